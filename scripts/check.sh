@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: every test, from fast to real. Installs and builds what is missing first (the
+# kernel and QEMU builds are cached), then runs
+#   cargo tests, the module build (W=e), clippy, rustfmt, the runner's self-tests and the in-VM
+#   suites,
+# and ends with one line "N passed, N failed". Exit status 0 only if nothing failed.
+# Each step's output goes to out/check/<step>.log; a failing step's tail is shown on screen.
+#
+# HVRS_CHECK_ONLY="re" limits the steps to those whose name matches the regular expression.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+. "$here/lib.sh"
+cd "$top"
+
+logdir=$top/out/check
+rm -rf "$logdir"
+mkdir -p "$logdir"
+passed=0 failed=0 failures=()
+t0=$(date +%s)
+
+selected() { [ -z "${HVRS_CHECK_ONLY:-}" ] || [[ $1 =~ $HVRS_CHECK_ONLY ]]; }
+
+show_tail() { # log
+	echo "  --- $1 (last 40 lines) ---"
+	tail -n 40 "$1" | sed 's/^/  | /'
+}
+
+# A setup step: nothing to count, but the rest cannot run without it.
+setup() { # name command...
+	local name=$1 log="$logdir/setup-$1.log" s=$(date +%s)
+	shift
+	log "check: $name"
+	if ! "$@" >"$log" 2>&1; then
+		echo "FAIL setup/$name ($(( $(date +%s) - s ))s)"
+		show_tail "$log"
+		failed=$((failed + 1))
+		failures+=("setup/$name")
+		finish
+	fi
+	log "check: $name done ($(( $(date +%s) - s ))s)"
+}
+
+# A test step: counts as one test.
+step() { # name command...
+	local name=$1 log="$logdir/${1//\//_}.log" s=$(date +%s)
+	shift
+	selected "$name" || return 0
+	if "$@" >"$log" 2>&1; then
+		echo "PASS $name ($(( $(date +%s) - s ))s)"
+		passed=$((passed + 1))
+	else
+		echo "FAIL $name ($(( $(date +%s) - s ))s)"
+		show_tail "$log"
+		failed=$((failed + 1))
+		failures+=("$name")
+	fi
+}
+
+# A step that reports many tests: cargo's "test result:" lines or run-vm's "ok"/"not ok" lines.
+cargo_tests() {
+	local log="$logdir/cargo-test.log" s=$(date +%s) p f
+	selected cargo-test || return 0
+	cargo test --workspace --no-fail-fast >"$log" 2>&1
+	local rc=$?
+	p=$(awk '/^test result:/ {s += $4} END {print s + 0}' "$log")
+	f=$(awk '/^test result:/ {s += $6} END {print s + 0}' "$log")
+	if [ $rc -ne 0 ] && [ "$f" = 0 ]; then f=1; fi # did not build, or a runner crashed
+	echo "$( [ "$f" = 0 ] && echo PASS || echo FAIL ) cargo-test: $p passed, $f failed ($(( $(date +%s) - s ))s)"
+	[ "$f" = 0 ] || { show_tail "$log"; failures+=("cargo-test"); }
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+vm_suite() { # name run-vm args...
+	local name=$1 log="$logdir/vm-$1.log" s=$(date +%s) p=0 f=0
+	shift
+	selected "vm/$name" || return 0
+	"$here/run-vm.sh" --quiet --suite "$name" --log "$logdir/console-$name.log" "$@" >"$log" 2>&1
+	p=$(grep -c '^ok ' "$log")
+	f=$(grep -c '^not ok ' "$log")
+	grep -E '^(ok|not ok) ' "$log" | sed 's/^ok /PASS vm\//; s/^not ok /FAIL vm\//'
+	if [ "$f" != 0 ] || [ "$p" = 0 ]; then
+		[ "$f" != 0 ] || f=1
+		show_tail "$log"
+		failures+=("vm/$name")
+	fi
+	echo "     vm/$name: ${p} passed, ${f} failed ($(( $(date +%s) - s ))s)"
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+finish() {
+	local total=$(( $(date +%s) - t0 ))
+	echo
+	[ ${#failures[@]} -eq 0 ] || echo "failed: ${failures[*]}"
+	echo "check: $((total / 60))m$((total % 60))s, logs in out/check/"
+	echo "$passed passed, $failed failed"
+	[ $failed -eq 0 ] && exit 0 || exit 1
+}
+
+setup deps "$here/install-deps.sh"
+cargo_tests
+setup kernel "$here/kernel.sh"
+[ ! -x "$here/qemu.sh" ] || setup qemu "$here/qemu.sh"
+step build/modules "$here/modules.sh" modules
+step build/clippy "$here/modules.sh" modules CLIPPY=1
+step build/rustfmt make -s fmt-check
+setup initramfs "$here/initramfs.sh"
+step runner/compile-error "$top/tests/selftest/runner.sh" compile-error
+step runner/failing-test "$top/tests/selftest/runner.sh" failing-test
+step runner/guest-panic "$top/tests/selftest/runner.sh" guest-panic
+step runner/guest-hang "$top/tests/selftest/runner.sh" guest-hang
+# Stock machine, no Hyper-V flags: nothing changes, our bus and the C bus refuse to load.
+vm_suite stock --qemu "$(command -v qemu-system-x86_64)" --timeout 240
+finish

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Self-tests of the pipeline: each injects one failure and checks that the pipeline reports it
+# (non-zero exit and the reason on screen), so a broken module, a failing in-VM test, a guest
+# panic or a hung guest can never pass `make check` unnoticed.
+#
+#   tests/selftest/runner.sh compile-error|failing-test|guest-panic|guest-hang
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+S=$top/scripts
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+expect() { # description rc-must-be-nonzero output pattern
+	if [ "$2" -eq 0 ]; then
+		echo "self-test: $1: the pipeline exited 0"
+		return 1
+	fi
+	if ! grep -qE "$4" <<<"$3"; then
+		echo "self-test: $1: exit $2 but the reason ('$4') was not shown; output was:"
+		echo "$3" | tail -n 20
+		return 1
+	fi
+	echo "self-test: $1: detected (exit $2)"
+}
+
+case "${1:-}" in
+compile-error)
+	# A copy of the tree with a Rust type error in the bus module must fail `make modules`
+	# with rustc's error on screen.
+	(cd "$top" && git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t "$out")
+	printf '\nfn hvrs_selftest_broken() -> u32 { "not a number" }\n' >>"$out/drivers/hv/vmbus/vmbus.rs"
+	o=$(cd "$out" && make -s modules 2>&1)
+	expect "Rust compile error" $? "$o" 'error\[E0308\]: mismatched types'
+	;;
+failing-test)
+	o=$("$S/run-vm.sh" --quiet --suite selftest-fail --qemu "$(command -v qemu-system-x86_64)" \
+		--timeout 120 --log "$out/console.log" 2>&1)
+	expect "failing in-VM test" $? "$o" '^not ok selftest-fail/10-fails'
+	;;
+guest-panic)
+	o=$("$S/run-vm.sh" --quiet --suite selftest-panic --qemu "$(command -v qemu-system-x86_64)" \
+		--timeout 120 --log "$out/console.log" 2>&1)
+	expect "guest panic" $? "$o" 'Kernel panic'
+	;;
+guest-hang)
+	o=$("$S/run-vm.sh" --quiet --suite selftest-hang --qemu "$(command -v qemu-system-x86_64)" \
+		--timeout 30 --log "$out/console.log" 2>&1)
+	expect "hung guest" $? "$o" 'did not finish within 30s'
+	;;
+*)
+	echo "usage: $0 compile-error|failing-test|guest-panic|guest-hang" >&2
+	exit 2
+	;;
+esac

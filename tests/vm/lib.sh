@@ -1,0 +1,83 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Helpers for the in-VM tests (sourced by /init and by each test). A test is an executable
+# script in a suite directory; it passes by exiting 0 and fails otherwise, saying why on stdout.
+# Suites run in name order. Tests must bound their own waits; the harness also kills a test
+# after hvrs.test_timeout seconds and the host kills the whole guest after its own timeout.
+
+# Print a failure reason and exit 1.
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+# Run a command, fail unless it succeeds.
+must() {
+	"$@" || fail "command failed (rc $?): $*"
+}
+
+# Expect a command to fail with a given errno name in its message (busybox prints strerror),
+# e.g. `expect_errno "No such device" modprobe hv_vmbus`.
+expect_errno() { # message command...
+	local want=$1 out rc
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	[ $rc -ne 0 ] || fail "expected '$*' to fail with '$want', it succeeded"
+	case "$out" in
+	*"$want"*) return 0 ;;
+	*) fail "expected '$*' to fail with '$want', got rc $rc: $out" ;;
+	esac
+}
+
+# Wait until a shell condition holds, polling every 0.1 s, at most $1 seconds.
+wait_for() { # seconds condition...
+	local n=$(($1 * 10))
+	shift
+	while [ $n -gt 0 ]; do
+		eval "$*" && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	eval "$*"
+}
+
+# Fail if the kernel log holds a warning, bug or oops.
+check_dmesg_clean() {
+	if dmesg | grep -E 'WARNING:|BUG:|Oops|general protection|Call Trace' >/tmp/dmesg-bad; then
+		cat /tmp/dmesg-bad
+		fail "kernel log has warnings or oopses"
+	fi
+}
+
+# Use the C reference modules instead of ours for the rest of this boot: they live in a module
+# tree of their own (/lib/modules.c), mounted over /lib/modules.
+use_c_modules() {
+	mountpoint -q /lib/modules && umount /lib/modules
+	mount --bind /lib/modules.c /lib/modules
+}
+use_rust_modules() {
+	mountpoint -q /lib/modules && umount /lib/modules
+	true
+}
+
+run_suite() { # dir timeout
+	local passed=0 failed=0 t name rc
+	for t in "$1"/*; do
+		[ -x "$t" ] || continue
+		name=${1##*/}/${t##*/}
+		name=${name%.sh}
+		echo "HVRS-TEST-BEGIN $name"
+		timeout "$2" "$t"
+		rc=$?
+		if [ $rc -eq 0 ]; then
+			echo "HVRS-TEST-PASS $name"
+			passed=$((passed + 1))
+		else
+			[ $rc -eq 143 ] && echo "FAIL: killed after $2 s"
+			echo "HVRS-TEST-FAIL $name (rc $rc)"
+			failed=$((failed + 1))
+		fi
+	done
+	echo "HVRS-RESULT: $passed passed, $failed failed"
+}
