@@ -11,11 +11,12 @@ use kernel::{
     acpi,
     device::Core,
     platform,
-    prelude::*, //
+    prelude::*,
+    sync::aref::ARef, //
 };
 
-#[path = "../../../rust/hv_proto/src/lib.rs"]
-#[allow(unused_attributes, dead_code, unreachable_pub, missing_docs)]
+#[path = "../../../rust/hv_proto/src/proto.rs"]
+#[allow(dead_code, unreachable_pub)]
 pub mod proto;
 
 #[path = "../../../rust/hv/mod.rs"]

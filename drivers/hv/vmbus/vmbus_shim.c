@@ -6,6 +6,8 @@
 #include <linux/types.h>
 #include <asm/mshyperv.h>
 
+#include "vmbus_shim.h"
+
 /* `hv_is_hyperv_initialized()` is an exported function on x86, a static inline elsewhere. */
 bool hvrs_is_hyperv_initialized(void)
 {

@@ -6,12 +6,19 @@
 //! algorithm over a memory-access trait, GPADL construction and the sans-I/O state machines.
 //! The crate is `no_std`, allocates nothing and has no `unsafe`: it is compiled by cargo for the
 //! tests, fuzzers and benchmarks, and into the kernel modules unchanged (through a `#[path]`
-//! module, so nothing crate-level may appear below this file).
+//! module of `proto.rs`, the real root of the module tree: nothing crate-level may appear there or
+//! below it).
 //!
 //! Every value read from the host is untrusted: parsers return typed errors, never panic.
 
 #![no_std]
 #![forbid(unsafe_code)]
+// crates.io zerocopy-derive 0.8.54 names the helper items of `derive(FromBytes)` with a
+// non-ASCII prefix (`ẕ`), and `non_ascii_idents` is checked crate-wide, so an `allow` inside
+// the derive's output cannot help. The kernel's vendored copy (rust/zerocopy-derive) uses an
+// ASCII prefix, so the kernel modules keep `-Dnon_ascii_idents`; this only affects cargo builds.
+#![allow(non_ascii_idents)]
 
-#[macro_use]
-mod macros;
+#[path = "proto.rs"]
+mod proto;
+pub use proto::*;

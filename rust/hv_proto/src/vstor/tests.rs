@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Tests of the storage protocol.
+
+use super::*;
+use core::mem::{
+    offset_of,
+    size_of, //
+};
+
+/// Sizes, offsets and constants printed by `rust/hv_proto/layout/extract.sh` (gcc 12, x86-64)
+/// for `drivers/scsi/storvsc_drv.c` of Linux 7.2.13.
+#[test]
+fn c_layout() {
+    assert_eq!(size_of::<HvFcWwnPacket>(), 36); // sizeof(struct hv_fc_wwn_packet)
+    assert_eq!(offset_of!(HvFcWwnPacket, primary_active), 0); // offsetof(struct hv_fc_wwn_packet, primary_active)
+    assert_eq!(offset_of!(HvFcWwnPacket, reserved1), 1); // offsetof(struct hv_fc_wwn_packet, reserved1)
+    assert_eq!(offset_of!(HvFcWwnPacket, primary_port_wwn), 4); // offsetof(struct hv_fc_wwn_packet, primary_port_wwn)
+    assert_eq!(offset_of!(HvFcWwnPacket, primary_node_wwn), 12); // offsetof(struct hv_fc_wwn_packet, primary_node_wwn)
+    assert_eq!(offset_of!(HvFcWwnPacket, secondary_port_wwn), 20); // offsetof(struct hv_fc_wwn_packet, secondary_port_wwn)
+    assert_eq!(offset_of!(HvFcWwnPacket, secondary_node_wwn), 28); // offsetof(struct hv_fc_wwn_packet, secondary_node_wwn)
+    assert_eq!(size_of::<VmscsiRequest>(), 52); // sizeof(struct vmscsi_request)
+    assert_eq!(offset_of!(VmscsiRequest, length), 0); // offsetof(struct vmscsi_request, length)
+    assert_eq!(offset_of!(VmscsiRequest, srb_status), 2); // offsetof(struct vmscsi_request, srb_status)
+    assert_eq!(offset_of!(VmscsiRequest, scsi_status), 3); // offsetof(struct vmscsi_request, scsi_status)
+    assert_eq!(offset_of!(VmscsiRequest, port_number), 4); // offsetof(struct vmscsi_request, port_number)
+    assert_eq!(offset_of!(VmscsiRequest, path_id), 5); // offsetof(struct vmscsi_request, path_id)
+    assert_eq!(offset_of!(VmscsiRequest, target_id), 6); // offsetof(struct vmscsi_request, target_id)
+    assert_eq!(offset_of!(VmscsiRequest, lun), 7); // offsetof(struct vmscsi_request, lun)
+    assert_eq!(offset_of!(VmscsiRequest, cdb_length), 8); // offsetof(struct vmscsi_request, cdb_length)
+    assert_eq!(offset_of!(VmscsiRequest, sense_info_length), 9); // offsetof(struct vmscsi_request, sense_info_length)
+    assert_eq!(offset_of!(VmscsiRequest, data_in), 10); // offsetof(struct vmscsi_request, data_in)
+    assert_eq!(offset_of!(VmscsiRequest, reserved), 11); // offsetof(struct vmscsi_request, reserved)
+    assert_eq!(offset_of!(VmscsiRequest, data_transfer_length), 12); // offsetof(struct vmscsi_request, data_transfer_length)
+    assert_eq!(offset_of!(VmscsiRequest, cdb), 16); // offsetof(struct vmscsi_request, cdb)
+    assert_eq!(offset_of!(VmscsiRequest, cdb), 16); // offsetof(struct vmscsi_request, sense_data)
+    assert_eq!(offset_of!(VmscsiRequest, cdb), 16); // offsetof(struct vmscsi_request, reserved_array)
+    assert_eq!(offset_of!(VmscsiRequest, reserve), 36); // offsetof(struct vmscsi_request, reserve)
+    assert_eq!(offset_of!(VmscsiRequest, queue_tag), 38); // offsetof(struct vmscsi_request, queue_tag)
+    assert_eq!(offset_of!(VmscsiRequest, queue_action), 39); // offsetof(struct vmscsi_request, queue_action)
+    assert_eq!(offset_of!(VmscsiRequest, srb_flags), 40); // offsetof(struct vmscsi_request, srb_flags)
+    assert_eq!(offset_of!(VmscsiRequest, time_out_value), 44); // offsetof(struct vmscsi_request, time_out_value)
+    assert_eq!(offset_of!(VmscsiRequest, queue_sort_key), 48); // offsetof(struct vmscsi_request, queue_sort_ey)
+    assert_eq!(VMSCSI_REQUEST_PRE_WIN8_SIZE, 36); // offsetof(struct vmscsi_request, reserve)
+    assert_eq!(size_of::<VmstorageChannelProperties>(), 24); // sizeof(struct vmstorage_channel_properties)
+    assert_eq!(offset_of!(VmstorageChannelProperties, reserved), 0); // offsetof(struct vmstorage_channel_properties, reserved)
+    assert_eq!(offset_of!(VmstorageChannelProperties, max_channel_cnt), 4); // offsetof(struct vmstorage_channel_properties, max_channel_cnt)
+    assert_eq!(offset_of!(VmstorageChannelProperties, reserved1), 6); // offsetof(struct vmstorage_channel_properties, reserved1)
+    assert_eq!(offset_of!(VmstorageChannelProperties, flags), 8); // offsetof(struct vmstorage_channel_properties, flags)
+    assert_eq!(
+        offset_of!(VmstorageChannelProperties, max_transfer_bytes),
+        12
+    ); // offsetof(struct vmstorage_channel_properties, max_transfer_bytes)
+    assert_eq!(offset_of!(VmstorageChannelProperties, reserved2), 16); // offsetof(struct vmstorage_channel_properties, reserved2)
+    assert_eq!(size_of::<VmstorageProtocolVersion>(), 4); // sizeof(struct vmstorage_protocol_version)
+    assert_eq!(offset_of!(VmstorageProtocolVersion, major_minor), 0); // offsetof(struct vmstorage_protocol_version, major_minor)
+    assert_eq!(offset_of!(VmstorageProtocolVersion, revision), 2); // offsetof(struct vmstorage_protocol_version, revision)
+    assert_eq!(size_of::<VstorPacket>(), 64); // sizeof(struct vstor_packet)
+    assert_eq!(offset_of!(VstorPacket, operation), 0); // offsetof(struct vstor_packet, operation)
+    assert_eq!(offset_of!(VstorPacket, flags), 4); // offsetof(struct vstor_packet, flags)
+    assert_eq!(offset_of!(VstorPacket, status), 8); // offsetof(struct vstor_packet, status)
+    assert_eq!(offset_of!(VstorPacket, payload), 12); // offsetof(struct vstor_packet, vm_srb)
+    assert_eq!(offset_of!(VstorPacket, payload), 12); // offsetof(struct vstor_packet, storage_channel_properties)
+    assert_eq!(offset_of!(VstorPacket, payload), 12); // offsetof(struct vstor_packet, version)
+    assert_eq!(offset_of!(VstorPacket, payload), 12); // offsetof(struct vstor_packet, wwn_packet)
+    assert_eq!(offset_of!(VstorPacket, payload), 12); // offsetof(struct vstor_packet, sub_channel_count)
+    assert_eq!(offset_of!(VstorPacket, payload), 12); // offsetof(struct vstor_packet, buffer)
+    assert_eq!(VSTOR_PAYLOAD_SIZE, 52); // sizeof(((struct vstor_packet *)0)->buffer)
+    assert_eq!(VmstorProtocolVersion::WIN6.0, 512); // VMSTOR_PROTO_VERSION_WIN6
+    assert_eq!(VmstorProtocolVersion::WIN7.0, 1026); // VMSTOR_PROTO_VERSION_WIN7
+    assert_eq!(VmstorProtocolVersion::WIN8.0, 1281); // VMSTOR_PROTO_VERSION_WIN8
+    assert_eq!(VmstorProtocolVersion::WIN8_1.0, 1536); // VMSTOR_PROTO_VERSION_WIN8_1
+    assert_eq!(VmstorProtocolVersion::WIN10.0, 1538); // VMSTOR_PROTO_VERSION_WIN10
+    assert_eq!(VstorOperation::CREATE_SUB_CHANNELS.0, 13); // VSTOR_OPERATION_CREATE_SUB_CHANNELS
+    assert_eq!(VstorOperation::FCHBA_DATA.0, 12); // VSTOR_OPERATION_FCHBA_DATA
+    assert_eq!(STORVSC_SENSE_BUFFER_SIZE, 20); // STORVSC_SENSE_BUFFER_SIZE
+    assert_eq!(STORVSC_MAX_CMD_LEN, 16); // STORVSC_MAX_CMD_LEN
+    assert_eq!(SRB_FLAGS_DATA_IN, 64); // SRB_FLAGS_DATA_IN
+    assert_eq!(SRB_FLAGS_DATA_OUT, 128); // SRB_FLAGS_DATA_OUT
+    assert_eq!(SRB_FLAGS_NO_QUEUE_FREEZE, 256); // SRB_FLAGS_NO_QUEUE_FREEZE
+    assert_eq!(SRB_FLAGS_CLASS_DRIVER_RESERVED, 4026531840); // SRB_FLAGS_CLASS_DRIVER_RESERVED
+    assert_eq!(SrbStatus::INVALID_LUN.0, 32); // SRB_STATUS_INVALID_LUN
+    assert_eq!(SrbStatus::from_raw(0xC4).0, 4); // SRB_STATUS(0xC4)
+}
+
+#[test]
+fn pre_win8_sizes() {
+    assert_eq!(VMSCSI_REQUEST_PRE_WIN8_SIZE, 0x24);
+    assert_eq!(VSTOR_PACKET_PRE_WIN8_SIZE, 48);
+    assert_eq!(VMSCSI_WIN8_EXTENSION_SIZE, 16);
+    assert_eq!(vmstor_proto_version(6, 2), VmstorProtocolVersion::WIN10.0);
+    assert_eq!(vmstor_proto_version(4, 2), VmstorProtocolVersion::WIN7.0);
+}
+
+#[test]
+fn request_round_trip() {
+    let mut srb = VmscsiRequest {
+        length: size_of::<VmscsiRequest>() as u16,
+        port_number: 2,
+        target_id: 1,
+        lun: 3,
+        cdb_length: 10,
+        sense_info_length: STORVSC_SENSE_BUFFER_SIZE as u8,
+        data_in: DataDirection::READ,
+        data_transfer_length: 4096,
+        queue_tag: SP_UNTAGGED,
+        queue_action: SRB_SIMPLE_TAG_REQUEST,
+        srb_flags: SRB_FLAGS_DATA_IN | SRB_FLAGS_DISABLE_SYNCH_TRANSFER,
+        time_out_value: 60,
+        ..Default::default()
+    };
+    srb.cdb[..10].copy_from_slice(&[0x28, 0, 0, 0, 0, 8, 0, 0, 8, 0]);
+    let pkt = VstorPacket::execute_srb(&srb);
+    assert_eq!({ pkt.operation }, VstorOperation::EXECUTE_SRB);
+    assert_eq!({ pkt.flags }, REQUEST_COMPLETION_FLAG);
+    let bytes = pkt.as_bytes();
+    assert_eq!(bytes.len(), 64);
+    assert_eq!(&bytes[12..14], &52u16.to_le_bytes());
+    assert_eq!(bytes[12 + 16], 0x28);
+    let back = parse_host_packet(bytes, 5).unwrap();
+    assert_eq!(back, pkt);
+    assert_eq!(back.srb(), srb);
+}
+
+#[test]
+fn payload_views() {
+    let p = VstorPacket::query_protocol_version(VmstorProtocolVersion::WIN10);
+    assert_eq!(&p.as_bytes()[12..16], &[2, 6, 0, 0]);
+    assert_eq!({ p.version().major_minor }, VmstorProtocolVersion::WIN10);
+    let p = VstorPacket::create_sub_channels(7);
+    assert_eq!(p.sub_channel_count(), 7);
+    assert_eq!({ p.operation }, VstorOperation::CREATE_SUB_CHANNELS);
+
+    let mut raw = [0u8; 64];
+    raw[0] = VstorOperation::COMPLETE_IO.0 as u8;
+    let props = VmstorageChannelProperties {
+        max_channel_cnt: 8,
+        flags: STORAGE_CHANNEL_SUPPORTS_MULTI_CHANNEL,
+        max_transfer_bytes: 256 * 1024,
+        ..Default::default()
+    };
+    raw[12..36].copy_from_slice(props.as_bytes());
+    let p = parse_host_packet(&raw, VMBUS_RQST_INIT).unwrap();
+    assert_eq!(p.properties(), props);
+
+    let wwn = HvFcWwnPacket {
+        primary_active: 1,
+        primary_port_wwn: [1, 2, 3, 4, 5, 6, 7, 8],
+        ..Default::default()
+    };
+    let mut raw = [0u8; 64];
+    raw[0] = 12;
+    raw[12..48].copy_from_slice(wwn.as_bytes());
+    assert_eq!(parse_host_packet(&raw, 9).unwrap().wwn(), wwn);
+}
+
+#[test]
+fn completion_status_and_sense() {
+    let mut srb = VmscsiRequest {
+        srb_status: SrbStatus::ERROR.0 | SRB_STATUS_AUTOSENSE_VALID,
+        scsi_status: 2,
+        sense_info_length: 0xff, // a bad host value is clamped
+        ..Default::default()
+    };
+    srb.cdb[..3].copy_from_slice(&[0x70, 0, 0x06]);
+    assert_eq!(srb.status(), SrbStatus::ERROR);
+    assert_eq!(srb.sense().len(), STORVSC_SENSE_BUFFER_SIZE);
+    assert_eq!(&srb.sense()[..3], &[0x70, 0, 0x06]);
+    srb.sense_info_length = 3;
+    assert_eq!(srb.sense(), &[0x70, 0, 0x06]);
+    assert_eq!(SrbStatus::from_raw(0x40 | 0x12), SrbStatus::DATA_OVERRUN);
+    assert_eq!(SrbStatus::from_raw(0x3f).name(), None);
+}
+
+#[test]
+fn parse_errors() {
+    let mut raw = [0u8; 64];
+    raw[0] = VstorOperation::ENUMERATE_BUS.0 as u8;
+    // A reply must be whole.
+    assert_eq!(
+        parse_host_packet(&raw[..63], 1),
+        Err(Error::Truncated { need: 64, have: 63 })
+    );
+    // Unsolicited: the operation suffices, the rest reads as zero.
+    let p = parse_host_packet(&raw[..4], 0).unwrap();
+    assert_eq!({ p.operation }, VstorOperation::ENUMERATE_BUS);
+    assert_eq!(p.payload, [0; VSTOR_PAYLOAD_SIZE]);
+    assert_eq!(
+        parse_host_packet(&raw[..3], 0),
+        Err(Error::Truncated { need: 4, have: 3 })
+    );
+    // Unsolicited completions and FC data are refused.
+    raw[0] = VstorOperation::COMPLETE_IO.0 as u8;
+    assert_eq!(
+        parse_host_packet(&raw, 0),
+        Err(Error::UnsolicitedOperation(VstorOperation::COMPLETE_IO))
+    );
+    raw[0] = VstorOperation::FCHBA_DATA.0 as u8;
+    assert!(parse_host_packet(&raw, 0).is_err());
+    assert!(parse_host_packet(&raw, 3).is_ok());
+    // Unknown operations are representable; longer packets are cut to 64 bytes.
+    let mut long = [0xffu8; 100];
+    long[..4].copy_from_slice(&99u32.to_le_bytes());
+    let p = parse_host_packet(&long, 0).unwrap();
+    assert_eq!({ p.operation }, VstorOperation(99));
+    assert!(!p.operation.is_known());
+}
+
+/// A small deterministic generator for the no-panic smoke test (the real fuzzing is done by
+/// cargo-fuzz on the same entry points).
+struct Rng(u64);
+
+impl Rng {
+    /// The next 64 random bits (xorshift64).
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A value below `n`.
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    /// Fills `b` with random bytes, with runs of zeros and 0xff to hit edge values.
+    fn fill(&mut self, b: &mut [u8]) {
+        let mode = self.below(4);
+        for x in b.iter_mut() {
+            *x = match mode {
+                0 => 0,
+                1 if self.below(2) == 0 => 0xff,
+                _ => self.next() as u8,
+            };
+        }
+    }
+}
+
+#[test]
+fn fuzz_smoke() {
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let mut buf = [0u8; 80];
+    for _ in 0..20_000 {
+        let len = rng.below(buf.len() + 1);
+        rng.fill(&mut buf[..len]);
+        if len > 0 && rng.below(2) == 0 {
+            buf[0] = rng.below(15) as u8;
+        }
+        let trans_id = [0, 1, VMBUS_RQST_INIT, VMBUS_RQST_RESET][rng.below(4)];
+        if let Ok(p) = parse_host_packet(&buf[..len], trans_id) {
+            let srb = p.srb();
+            let _ = (
+                srb.sense(),
+                srb.status(),
+                p.properties(),
+                p.version(),
+                p.wwn(),
+            );
+            let _ = p.sub_channel_count();
+        }
+    }
+}
