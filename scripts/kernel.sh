@@ -4,7 +4,8 @@
 # Fetch Debian's linux-source-7.2, configure it from scripts/kconfig/hv-rs.config on top of
 # tinyconfig, check the configuration, and build it (bzImage, the C reference modules, and the
 # tools/hv daemons). The built tree is cached outside the clone, keyed by kernel version, the
-# fragment, this script, rustc, bindgen and gcc, so a second run reuses it and any change rebuilds.
+# fragment, this script's recipe version, rustc, bindgen and gcc, so a second run reuses it and a
+# change of any of them rebuilds.
 #
 #   scripts/kernel.sh                 build if needed, print nothing but progress
 #   scripts/kernel.sh --print-kdir    build if needed, then print the built tree's path
@@ -41,10 +42,14 @@ fetch_deb() {
 	echo "$CACHE/dl/${KERNEL_PKG}_${ver}_all.deb"
 }
 
+# Bump when this script changes what it builds (not for comments or messages).
+KERNEL_RECIPE=1
+
 cache_key() { # deb
 	{
 		basename "$1"
-		cat "$FRAGMENT" "$0"
+		echo "recipe $KERNEL_RECIPE"
+		cat "$FRAGMENT"
 		rustc -vV
 		bindgen --version 2>&1
 		gcc --version | head -n1

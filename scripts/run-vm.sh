@@ -49,7 +49,7 @@ initrd=${initrd:-$top/out/initramfs.cpio.gz}
 if [ -n "$debian" ]; then
 	[ -f "$debian" ] || { echo "run-vm: no Debian image at $debian" >&2; exit 2; }
 	boot=(-drive "file=$debian,format=raw,if=virtio,snapshot=on")
-	append_extra+=" root=/dev/vda rw"
+	append_extra+=" root=/dev/vda rw systemd.show_status=error"
 else
 	[ -f "$initrd" ] || { echo "run-vm: no initramfs at $initrd (make initramfs)" >&2; exit 2; }
 	boot=(-initrd "$initrd")

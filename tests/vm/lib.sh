@@ -52,12 +52,13 @@ check_dmesg_clean() {
 
 # Use the C reference modules instead of ours for the rest of this boot: they live in a module
 # tree of their own (/lib/modules.c), mounted over /lib/modules.
+modules_overmounted() { grep -q ' /lib/modules ' /proc/mounts; }
 use_c_modules() {
-	mountpoint -q /lib/modules && umount /lib/modules
-	mount --bind /lib/modules.c /lib/modules
+	modules_overmounted && umount /lib/modules
+	mount --bind /lib/modules.c /lib/modules || fail "cannot mount the C module tree"
 }
 use_rust_modules() {
-	mountpoint -q /lib/modules && umount /lib/modules
+	if modules_overmounted; then umount /lib/modules || fail "cannot unmount the C module tree"; fi
 	true
 }
 
