@@ -27,47 +27,47 @@ KMAKE_ARGS = W=e
 all: modules
 
 deps:
-	$(S)/install-deps.sh
+	@$(S)/install-deps.sh
 
 kernel: deps
-	$(S)/kernel.sh
+	@$(S)/kernel.sh
 
 qemu: deps
-	$(S)/qemu.sh
+	@$(S)/qemu.sh
 
 modules: deps
-	$(S)/modules.sh modules
+	@$(S)/modules.sh modules
 
 modules_install: deps
-	$(S)/modules.sh modules_install INSTALL_MOD_PATH=$(INSTALL_MOD_PATH)
+	@$(S)/modules.sh modules_install INSTALL_MOD_PATH=$(INSTALL_MOD_PATH)
 
 clippy: deps
-	$(S)/modules.sh modules CLIPPY=1
+	@$(S)/modules.sh modules CLIPPY=1
 
 # rustfmt with the kernel's .rustfmt.toml (copied to the top of this tree), over every Rust
 # file we own: the kernel's `make rustfmt` skips M= code.
 RUST_SOURCES = $(shell cd $(TOP) && git ls-files -co --exclude-standard '*.rs')
 fmt:
-	cd $(TOP) && rustfmt --edition 2021 --config-path .rustfmt.toml $(RUST_SOURCES)
+	@cd $(TOP) && rustfmt --edition 2021 --config-path .rustfmt.toml $(RUST_SOURCES)
 fmt-check:
-	cd $(TOP) && rustfmt --check --edition 2021 --config-path .rustfmt.toml $(RUST_SOURCES)
+	@cd $(TOP) && rustfmt --check --edition 2021 --config-path .rustfmt.toml $(RUST_SOURCES)
 
 rust-analyzer: deps
-	$(S)/modules.sh rust-analyzer
+	@$(S)/modules.sh rust-analyzer
 
 initramfs: modules
-	$(S)/initramfs.sh
+	@$(S)/initramfs.sh
 
 cargo-test:
-	cd $(TOP) && cargo test --workspace
+	@cd $(TOP) && cargo test --workspace
 
-run: deps
-	$(S)/run.sh
+run:
+	@$(S)/run.sh
 
 check:
-	$(S)/check.sh
+	@$(S)/check.sh
 
 clean:
 	-$(S)/modules.sh clean
-	cd $(TOP) && cargo clean
+	@cd $(TOP) && cargo clean
 	rm -rf $(TOP)/out

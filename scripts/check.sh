@@ -127,6 +127,7 @@ step runner/compile-error "$top/tests/selftest/runner.sh" compile-error
 step runner/failing-test "$top/tests/selftest/runner.sh" failing-test
 step runner/guest-panic "$top/tests/selftest/runner.sh" guest-panic
 step runner/guest-hang "$top/tests/selftest/runner.sh" guest-hang
+step runner/kernel-cache "$top/tests/selftest/runner.sh" kernel-cache
 # Stock machine, no Hyper-V flags: nothing changes, our bus and the C bus refuse to load.
 vm_suite stock --qemu "$(command -v qemu-system-x86_64)" --timeout 240
 # The Debian-root guest (systemd, udev, kmod) on the stock machine.

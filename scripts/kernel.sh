@@ -10,6 +10,7 @@
 #   scripts/kernel.sh                 build if needed, print nothing but progress
 #   scripts/kernel.sh --print-kdir    build if needed, then print the built tree's path
 #   scripts/kernel.sh --key           print the cache key only (no build)
+#   scripts/kernel.sh --verify CONFIG check a .config against the fragment (no build)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -19,7 +20,7 @@ top=$(cd "$here/.." && pwd)
 # version, the newest linux-source-7.2 is taken and the cache key says which one was built.
 KERNEL_PKG=linux-source-7.2
 KERNEL_DEB_VERSION=${KERNEL_DEB_VERSION:-7.2.13-1}
-FRAGMENT="$top/scripts/kconfig/hv-rs.config"
+FRAGMENT=${HVRS_KCONFIG_FRAGMENT:-$top/scripts/kconfig/hv-rs.config}
 
 deb_file() { ls "$CACHE"/dl/${KERNEL_PKG}_*_all.deb 2>/dev/null | sort -V | tail -n1; }
 
@@ -119,6 +120,10 @@ build_hv_tools() { # tree
 main() {
 	local deb key dir
 	deb=$(deb_file)
+	if [ "${1:-}" = --verify ]; then
+		verify_config "${2:?usage: $0 --verify CONFIG}"
+		return
+	fi
 	if [ "${1:-}" = --key ]; then
 		[ -n "$deb" ] || deb=$(fetch_deb)
 		cache_key "$deb"

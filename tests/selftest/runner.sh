@@ -5,7 +5,7 @@
 # (non-zero exit and the reason on screen), so a broken module, a failing in-VM test, a guest
 # panic or a hung guest can never pass `make check` unnoticed.
 #
-#   tests/selftest/runner.sh compile-error|failing-test|guest-panic|guest-hang
+#   tests/selftest/runner.sh compile-error|failing-test|guest-panic|guest-hang|kernel-cache
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -50,8 +50,31 @@ guest-hang)
 		--timeout 30 --log "$out/console.log" 2>&1)
 	expect "hung guest" $? "$o" 'did not finish within 30s'
 	;;
+kernel-cache)
+	# The cached kernel is reused when nothing changed and never when the config changed: the
+	# key must move with any fragment line, and a warm run must not build.
+	k1=$("$S/kernel.sh" --key)
+	cp "$top/scripts/kconfig/hv-rs.config" "$out/frag"
+	echo "CONFIG_HVRS_SELFTEST_DUMMY=y" >>"$out/frag"
+	k2=$(HVRS_KCONFIG_FRAGMENT="$out/frag" "$S/kernel.sh" --key)
+	sed -i 's/^CONFIG_PRINTK_TIME=y$/# CONFIG_PRINTK_TIME is not set/' "$out/frag"
+	k3=$(HVRS_KCONFIG_FRAGMENT="$out/frag" "$S/kernel.sh" --key)
+	[ "$k1" != "$k2" ] && [ "$k2" != "$k3" ] || { echo "self-test: cache key did not change with the config ($k1 $k2 $k3)"; exit 1; }
+	[ "$k1" = "$("$S/kernel.sh" --key)" ] || { echo "self-test: cache key is not stable"; exit 1; }
+	s=$(date +%s)
+	o=$("$S/kernel.sh" 2>&1) || { echo "$o"; exit 1; }
+	grep -q 'kernel: cached' <<<"$o" || { echo "self-test: warm kernel.sh did not report the cache: $o"; exit 1; }
+	[ $(( $(date +%s) - s )) -lt 10 ] || { echo "self-test: warm kernel.sh took too long"; exit 1; }
+	# A fragment line that did not survive olddefconfig fails the configuration by name.
+	kdir=$("$S/kernel.sh" --print-kdir 2>/dev/null)
+	"$S/kernel.sh" --verify "$kdir/.config" || { echo "self-test: the cached .config fails its own fragment"; exit 1; }
+	grep -v '^CONFIG_HYPERV_VMBUS=m$' "$kdir/.config" >"$out/config"
+	o=$("$S/kernel.sh" --verify "$out/config" 2>&1)
+	expect "lost fragment line" $? "$o" 'lost: CONFIG_HYPERV_VMBUS=m' || exit 1
+	echo "self-test: cache keys $k1 / $k2 / $k3; warm run reused the cache"
+	;;
 *)
-	echo "usage: $0 compile-error|failing-test|guest-panic|guest-hang" >&2
+	echo "usage: $0 compile-error|failing-test|guest-panic|guest-hang|kernel-cache" >&2
 	exit 2
 	;;
 esac
