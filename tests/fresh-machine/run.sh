@@ -24,6 +24,8 @@ fi
 # The machine's apt sources, exactly (the scripts derive everything else from them).
 rm -f "$root"/etc/apt/sources.list "$root"/etc/apt/sources.list.d/*
 cp /etc/apt/sources.list.d/debian.sources "$root/etc/apt/sources.list.d/"
+# ... and its apt configuration (the registry's settings, e.g. for its snapshot's Valid-Until).
+cp /etc/apt/apt.conf.d/* "$root/etc/apt/apt.conf.d/" 2>/dev/null || true
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 
 # The rustup toolchain as a new machine has it: no rust-src component, no bindgen.
@@ -38,8 +40,7 @@ done
 # A clean clone of the committed tree.
 rm -rf "$root/root/hv-rs"
 git -C "$top" bundle create "$root/root/hv-rs.bundle" "$ref" >/dev/null 2>&1
-git clone -q "$root/root/hv-rs.bundle" "$root/root/hv-rs"
-git -C "$root/root/hv-rs" checkout -q FETCH_HEAD 2>/dev/null || true
+git -c init.defaultBranch=main clone -q "$root/root/hv-rs.bundle" "$root/root/hv-rs"
 rm -f "$root/root/hv-rs.bundle"
 
 mounts=(proc sys dev dev/pts)
