@@ -27,6 +27,14 @@ cp /etc/apt/sources.list.d/debian.sources "$root/etc/apt/sources.list.d/"
 # ... and its apt configuration (the registry's settings, e.g. for its snapshot's Valid-Until).
 cp /etc/apt/apt.conf.d/* "$root/etc/apt/apt.conf.d/" 2>/dev/null || true
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+# The machine's certificate store (it trusts the package registries' proxy) and the environment
+# that points tools at it, as CI gets it.
+cp -a /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/" 2>/dev/null || true
+cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
+envs=()
+for v in SSL_CERT_FILE SSL_CERT_DIR CURL_CA_BUNDLE GIT_SSL_CAINFO REQUESTS_CA_BUNDLE CARGO_HTTP_CAINFO; do
+	[ -z "${!v:-}" ] || envs+=("$v=${!v}")
+done
 
 # The rustup toolchain as a new machine has it: no rust-src component, no bindgen.
 rm -rf "$root/root/.rustup" "$root/root/.cargo" "$root/root/.cache"
@@ -53,7 +61,7 @@ mount --bind /dev/pts "$root/dev/pts"
 
 inside() { # command...
 	chroot "$root" /usr/bin/env -i HOME=/root PATH=/root/.cargo/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-		TERM=dumb CI=true bash -c "cd /root/hv-rs && $*"
+		TERM=dumb CI=true "${envs[@]}" bash -c "cd /root/hv-rs && $*"
 }
 
 for pass in cold warm; do
