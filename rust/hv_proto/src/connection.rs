@@ -11,7 +11,8 @@
 //! ([`Connection::handle_message`]) and requests ([`Connection::open_channel`], ...), and it
 //! answers through an [`Outbox`]: messages to post with `HvPostMessage` (with the connection id
 //! to post them to) and [`Action`]s for the glue (an offer arrived, an open completed, ...).
-//! Its state is bounded: at most `CHANNELS` channels and `GPADLS` GPADLs, chosen by the glue.
+//! Its state is bounded: the channel and GPADL tables are fixed-size [`Table`]s the glue
+//! provides (arrays in [`FixedConnection`], heap-allocated vectors in the kernel).
 //!
 //! Every error leaves the state as it was; errors caused by the host are reported so the glue
 //! can log them, and the message is otherwise dropped, as the C driver does.
@@ -232,9 +233,9 @@ pub enum ChannelState {
     Opened,
 }
 
-/// Bookkeeping of one channel.
+/// Bookkeeping of one channel, an entry of the channel [`Table`] (opaque to the glue).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-struct Channel {
+pub struct Channel {
     relid: u32,
     state: ChannelState,
     rescinded: bool,
@@ -252,9 +253,9 @@ pub enum GpadlState {
     TearingDown,
 }
 
-/// Bookkeeping of one GPADL.
+/// Bookkeeping of one GPADL, an entry of the GPADL [`Table`] (opaque to the glue).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-struct GpadlEntry {
+pub struct GpadlEntry {
     relid: u32,
     handle: u32,
     state: GpadlState,
@@ -280,7 +281,7 @@ pub struct OpenParams<'a> {
 ///
 /// ```
 /// extern crate std;
-/// use hv_proto::connection::{Action, ConnectParams, Connection, ConnectionState, Outbox};
+/// use hv_proto::connection::{Action, ConnectParams, ConnectionState, FixedConnection, Outbox};
 /// use hv_proto::vmbus::{MessageHeader, MessageType, Version, VersionResponse, ConnectionState as Cs};
 /// use zerocopy::IntoBytes;
 ///
@@ -291,7 +292,7 @@ pub struct OpenParams<'a> {
 ///     fn action(&mut self, a: Action) { self.1.push(a); }
 /// }
 ///
-/// let mut conn: Connection<64, 128> = Connection::new(ConnectParams::default());
+/// let mut conn: FixedConnection<64, 128> = FixedConnection::new(ConnectParams::default());
 /// let mut out = Log::default();
 /// conn.start(&mut out).unwrap();
 /// assert_eq!(out.0[0].0, 4); // 6.0 goes to connection id 4
@@ -307,20 +308,47 @@ pub struct OpenParams<'a> {
 /// assert_eq!(conn.version(), Some(Version::WIN10_V6_0));
 /// assert_eq!(out.0[1].0, 7); // REQUESTOFFERS goes to msg_conn_id
 /// ```
-pub struct Connection<const CHANNELS: usize, const GPADLS: usize> {
+pub struct Connection<C, G> {
     params: ConnectParams,
     state: ConnectionState,
     version: Option<Version>,
     msg_conn_id: u32,
     features: FeatureFlags,
     next_gpadl: u32,
-    channels: [Option<Channel>; CHANNELS],
-    gpadls: [Option<GpadlEntry>; GPADLS],
+    channels: C,
+    gpadls: G,
 }
 
-impl<const CHANNELS: usize, const GPADLS: usize> Connection<CHANNELS, GPADLS> {
-    /// Returns a disconnected connection.
-    pub const fn new(params: ConnectParams) -> Connection<CHANNELS, GPADLS> {
+/// Fixed-size storage for one of a [`Connection`]'s tables.
+///
+/// The connection never allocates: the glue hands it a table whose length bounds the number of
+/// channels or GPADLs. Arrays implement it; the kernel implements it on a heap-allocated vector,
+/// so that large tables never live on the stack.
+pub trait Table<T> {
+    /// Returns the slots.
+    fn slots(&self) -> &[Option<T>];
+
+    /// Returns the slots, mutably.
+    fn slots_mut(&mut self) -> &mut [Option<T>];
+}
+
+impl<T, const N: usize> Table<T> for [Option<T>; N] {
+    fn slots(&self) -> &[Option<T>] {
+        self
+    }
+
+    fn slots_mut(&mut self) -> &mut [Option<T>] {
+        self
+    }
+}
+
+/// A [`Connection`] whose tables are arrays of `CHANNELS` channels and `GPADLS` GPADLs.
+pub type FixedConnection<const CHANNELS: usize, const GPADLS: usize> =
+    Connection<[Option<Channel>; CHANNELS], [Option<GpadlEntry>; GPADLS]>;
+
+impl<const CHANNELS: usize, const GPADLS: usize> FixedConnection<CHANNELS, GPADLS> {
+    /// Returns a disconnected connection with empty array tables.
+    pub const fn new(params: ConnectParams) -> FixedConnection<CHANNELS, GPADLS> {
         Connection {
             params,
             state: ConnectionState::Disconnected,
@@ -331,6 +359,30 @@ impl<const CHANNELS: usize, const GPADLS: usize> Connection<CHANNELS, GPADLS> {
             channels: [None; CHANNELS],
             gpadls: [None; GPADLS],
         }
+    }
+}
+
+impl<C: Table<Channel>, G: Table<GpadlEntry>> Connection<C, G> {
+    /// Returns a disconnected connection keeping its state in `channels` and `gpadls`, whose
+    /// lengths bound the number of channels and GPADLs; both are cleared.
+    pub fn with_tables(params: ConnectParams, channels: C, gpadls: G) -> Connection<C, G> {
+        let mut conn = Connection {
+            params,
+            state: ConnectionState::Disconnected,
+            version: None,
+            msg_conn_id: VMBUS_MESSAGE_CONNECTION_ID,
+            features: FeatureFlags(0),
+            next_gpadl: FIRST_GPADL_HANDLE,
+            channels,
+            gpadls,
+        };
+        conn.clear_tables();
+        conn
+    }
+
+    /// Returns the parameters of the negotiation.
+    pub fn params(&self) -> &ConnectParams {
+        &self.params
     }
 
     /// Returns the connection state.
@@ -361,6 +413,7 @@ impl<const CHANNELS: usize, const GPADLS: usize> Connection<CHANNELS, GPADLS> {
     /// Returns the state of GPADL `handle`.
     pub fn gpadl_state(&self, handle: u32) -> Option<GpadlState> {
         self.gpadls
+            .slots()
             .iter()
             .flatten()
             .find(|g| g.handle == handle)
@@ -369,15 +422,20 @@ impl<const CHANNELS: usize, const GPADLS: usize> Connection<CHANNELS, GPADLS> {
 
     /// Returns the number of channels in the table.
     pub fn channel_count(&self) -> usize {
-        self.channels.iter().flatten().count()
+        self.channels.slots().iter().flatten().count()
     }
 
     fn channel(&self, relid: u32) -> Option<&Channel> {
-        self.channels.iter().flatten().find(|c| c.relid == relid)
+        self.channels
+            .slots()
+            .iter()
+            .flatten()
+            .find(|c| c.relid == relid)
     }
 
     fn channel_mut(&mut self, relid: u32) -> Option<&mut Channel> {
         self.channels
+            .slots_mut()
             .iter_mut()
             .flatten()
             .find(|c| c.relid == relid)
@@ -583,9 +641,14 @@ impl<const CHANNELS: usize, const GPADLS: usize> Connection<CHANNELS, GPADLS> {
     /// Forgets every channel and GPADL and returns to `Disconnected`.
     fn reset(&mut self) {
         self.state = ConnectionState::Disconnected;
-        self.channels = [None; CHANNELS];
-        self.gpadls = [None; GPADLS];
+        self.clear_tables();
         self.msg_conn_id = VMBUS_MESSAGE_CONNECTION_ID;
+    }
+
+    /// Empties both tables.
+    fn clear_tables(&mut self) {
+        self.channels.slots_mut().fill(None);
+        self.gpadls.slots_mut().fill(None);
     }
 
     fn on_version_response(
@@ -634,7 +697,7 @@ impl<const CHANNELS: usize, const GPADLS: usize> Connection<CHANNELS, GPADLS> {
         if self.channel(relid).is_some() {
             return Err(ConnError::DuplicateRelid(relid));
         }
-        let Some(slot) = self.channels.iter_mut().find(|c| c.is_none()) else {
+        let Some(slot) = self.channels.slots_mut().iter_mut().find(|c| c.is_none()) else {
             // As when the C driver cannot allocate the channel: give the relid back.
             self.release(relid, out);
             return Err(ConnError::TooManyChannels);
@@ -703,6 +766,7 @@ impl<const CHANNELS: usize, const GPADLS: usize> Connection<CHANNELS, GPADLS> {
     ) -> Result<(), ConnError> {
         let slot = self
             .gpadls
+            .slots_mut()
             .iter_mut()
             .find(|g| {
                 g.is_some_and(|g| {
@@ -730,6 +794,7 @@ impl<const CHANNELS: usize, const GPADLS: usize> Connection<CHANNELS, GPADLS> {
     fn on_gpadl_torndown(&mut self, handle: u32, out: &mut impl Outbox) -> Result<(), ConnError> {
         let slot = self
             .gpadls
+            .slots_mut()
             .iter_mut()
             .find(|g| g.is_some_and(|g| g.handle == handle && g.state == GpadlState::TearingDown))
             .ok_or(ConnError::UnknownGpadl(handle))?;
@@ -810,6 +875,7 @@ impl<const CHANNELS: usize, const GPADLS: usize> Connection<CHANNELS, GPADLS> {
         let mut builder = GpadlBuilder::new(relid, handle, kind, pages, page_shift, size)?;
         let slot = self
             .gpadls
+            .slots_mut()
             .iter_mut()
             .find(|g| g.is_none())
             .ok_or(ConnError::TooManyGpadls)?;
@@ -849,6 +915,7 @@ impl<const CHANNELS: usize, const GPADLS: usize> Connection<CHANNELS, GPADLS> {
         let msg_conn_id = self.msg_conn_id;
         let slot = self
             .gpadls
+            .slots_mut()
             .iter_mut()
             .find(|g| {
                 g.is_some_and(|g| {
@@ -897,7 +964,7 @@ impl<const CHANNELS: usize, const GPADLS: usize> Connection<CHANNELS, GPADLS> {
             .get_mut(..params.userdata.len())
             .ok_or(ConnError::InvalidArgument)?
             .copy_from_slice(params.userdata);
-        let gpadl_ok = self.gpadls.iter().flatten().any(|g| {
+        let gpadl_ok = self.gpadls.slots().iter().flatten().any(|g| {
             g.handle == params.ring_gpadl && g.relid == relid && g.state == GpadlState::Created
         });
         let c = self.live_channel_mut(relid)?;
@@ -999,6 +1066,7 @@ impl<const CHANNELS: usize, const GPADLS: usize> Connection<CHANNELS, GPADLS> {
     pub fn release_relid(&mut self, relid: u32, out: &mut impl Outbox) -> Result<(), ConnError> {
         let slot = self
             .channels
+            .slots_mut()
             .iter_mut()
             .find(|c| c.is_some_and(|c| c.relid == relid))
             .ok_or(ConnError::UnknownChannel(relid))?;
@@ -1006,7 +1074,37 @@ impl<const CHANNELS: usize, const GPADLS: usize> Connection<CHANNELS, GPADLS> {
             return Err(ConnError::ChannelState(relid));
         }
         *slot = None;
-        for g in self.gpadls.iter_mut() {
+        for g in self.gpadls.slots_mut().iter_mut() {
+            if g.is_some_and(|g| g.relid == relid) {
+                *g = None;
+            }
+        }
+        if self.is_connected() {
+            self.release(relid, out);
+        }
+        Ok(())
+    }
+
+    /// Gives back an offer the glue cannot take (for example for lack of memory): forgets the
+    /// channel and its GPADLs and posts RELID_RELEASED, as the error path of
+    /// `vmbus_add_channel_work()` does.
+    ///
+    /// # Errors
+    ///
+    /// [`ConnError::UnknownChannel`], or [`ConnError::ChannelState`] unless the channel is
+    /// closed.
+    pub fn drop_offer(&mut self, relid: u32, out: &mut impl Outbox) -> Result<(), ConnError> {
+        let slot = self
+            .channels
+            .slots_mut()
+            .iter_mut()
+            .find(|c| c.is_some_and(|c| c.relid == relid))
+            .ok_or(ConnError::UnknownChannel(relid))?;
+        if !slot.is_some_and(|c| c.state == ChannelState::Offered) {
+            return Err(ConnError::ChannelState(relid));
+        }
+        *slot = None;
+        for g in self.gpadls.slots_mut().iter_mut() {
             if g.is_some_and(|g| g.relid == relid) {
                 *g = None;
             }
@@ -1026,6 +1124,7 @@ impl<const CHANNELS: usize, const GPADLS: usize> Connection<CHANNELS, GPADLS> {
     pub fn cancel_gpadl(&mut self, relid: u32, handle: u32) -> Result<(), ConnError> {
         let slot = self
             .gpadls
+            .slots_mut()
             .iter_mut()
             .find(|g| {
                 g.is_some_and(|g| {

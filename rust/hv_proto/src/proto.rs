@@ -9,6 +9,7 @@
 mod macros;
 
 pub mod connection;
+pub mod devclass;
 pub mod dm;
 pub mod fcopy;
 pub mod gpadl;

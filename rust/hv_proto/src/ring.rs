@@ -524,9 +524,6 @@ fn wrap_add(offset: u32, len: u32, size: u32) -> u32 {
     }
 }
 
-/// Zero bytes for padding.
-const PAD: [u8; 8] = [0; 8];
-
 /// A packet to write: the descriptor fields the caller chooses and the extended header.
 ///
 /// `offset8` and `len8` are computed by [`OutgoingRing::write_packet`].
@@ -648,22 +645,25 @@ impl<M: RingMem> OutgoingRing<M> {
         if ext_header_len % 8 != 0 {
             return Err(RingError::InvalidArgument);
         }
+        // Saturating: an overflow is far beyond `MAX_PACKET_LEN` anyway. `MAX_PACKET_LEN` is a
+        // multiple of 8, so the unpadded length fits exactly when the padded one does.
         let len = (PACKET_DESCRIPTOR_SIZE as usize)
-            .checked_add(ext_header_len)
-            .and_then(|n| n.checked_add(payload_len))
-            .and_then(|n| n.checked_add(7))
-            .ok_or(RingError::TooLarge)?
-            & !7;
-        match u32::try_from(len) {
-            Ok(len) if len <= MAX_PACKET_LEN => Ok(len),
-            _ => Err(RingError::TooLarge),
+            .saturating_add(ext_header_len)
+            .saturating_add(payload_len);
+        if len > MAX_PACKET_LEN as usize {
+            return Err(RingError::TooLarge);
         }
+        // At most `MAX_PACKET_LEN`, so the cast is lossless and the rounding cannot overflow.
+        Ok((len as u32 + 7) & !7)
     }
 
     /// Copies `src` into the data area at `offset`, in at most two pieces; returns the offset
     /// after it. `offset` is valid and `src` no longer than the data area.
     #[inline]
     fn copy_in(&self, offset: u32, src: &[u8]) -> u32 {
+        if src.is_empty() {
+            return offset;
+        }
         let room = (self.size - offset) as usize;
         match src.split_at_checked(room) {
             Some((first, second)) => {
@@ -686,18 +686,35 @@ impl<M: RingMem> OutgoingRing<M> {
         if total >= self.size {
             return Err(RingError::TooLarge);
         }
+        let read = self.mem.read_control(ControlField::ReadIndex);
+        if !index_ok(read, self.size) {
+            return Err(RingError::Corrupt(Corruption::ReadIndex(read)));
+        }
         // A ring is never filled completely: equal indices mean empty.
-        if self.free_bytes()? <= total {
+        if bytes_to_write(self.write_index, read, self.size) <= total {
             return Err(RingError::Full);
         }
         Ok(())
     }
 
-    /// Writes the trailer, publishes the new write index and decides whether to signal.
+    /// Writes `pad` (at most 7) zero bytes and the trailer, publishes the new write index and
+    /// decides whether to signal.
+    ///
+    /// `next + pad` is the packet's end, a multiple of 8 not beyond the data area, so neither
+    /// write crosses the end of the ring and the trailer is one aligned 8-byte store.
     #[inline]
-    fn finish(&mut self, old_write: u32, next: u32) -> bool {
+    fn finish(&mut self, old_write: u32, next: u32, pad: usize) -> bool {
+        let mut at = next;
+        if pad != 0 {
+            let zeros = [0u8; 8];
+            self.mem.write_data(at, zeros.get(..pad).unwrap_or(&[]));
+            // `pad < 8`.
+            at = wrap_add(at, pad as u32, self.size);
+        }
+        // The trailer: `(start write_index) << 32`, little-endian.
         let trailer = u64::from(old_write) << 32;
-        let next = self.copy_in(next, &trailer.to_le_bytes());
+        self.mem.write_data(at, &trailer.to_le_bytes());
+        let next = wrap_add(at, VMBUS_PKT_TRAILER, self.size);
         // Full barrier before updating the write index (hv_ringbuffer_write).
         self.mem.mb();
         self.mem.write_control(ControlField::WriteIndex, next);
@@ -746,7 +763,7 @@ impl<M: RingMem> OutgoingRing<M> {
         for p in parts {
             next = self.copy_in(next, p);
         }
-        Ok(self.finish(old_write, next))
+        Ok(self.finish(old_write, next, 0))
     }
 
     /// Writes a packet: a descriptor built from `pkt`, its extended header, the `payload`
@@ -760,12 +777,10 @@ impl<M: RingMem> OutgoingRing<M> {
         pkt: &OutgoingPacket<'_>,
         payload: &[&[u8]],
     ) -> Result<bool, RingError> {
-        let mut payload_len = 0usize;
-        for p in payload {
-            payload_len = payload_len
-                .checked_add(p.len())
-                .ok_or(RingError::TooLarge)?;
-        }
+        // Saturating: a sum that overflows is `TooLarge` below anyway.
+        let payload_len = payload
+            .iter()
+            .fold(0usize, |n, p| n.saturating_add(p.len()));
         let len = Self::packet_len(pkt.ext_header.len(), payload_len)?;
         let header_len = PACKET_DESCRIPTOR_SIZE as usize + pkt.ext_header.len();
         let desc = PacketDescriptor {
@@ -778,14 +793,32 @@ impl<M: RingMem> OutgoingRing<M> {
         };
         self.reserve(len + VMBUS_PKT_TRAILER)?;
         let old_write = self.write_index;
+        let pad = len as usize - header_len - payload_len;
+        if self.size - old_write >= len + VMBUS_PKT_TRAILER {
+            // The usual case: the packet and its trailer do not wrap, so the pieces go one after
+            // the other without wrap checks (offsets stay within the data area).
+            let mut at = old_write;
+            self.mem.write_data(at, desc.as_bytes());
+            at += PACKET_DESCRIPTOR_SIZE;
+            if !pkt.ext_header.is_empty() {
+                self.mem.write_data(at, pkt.ext_header);
+                at += pkt.ext_header.len() as u32;
+            }
+            for p in payload {
+                if !p.is_empty() {
+                    self.mem.write_data(at, p);
+                    // Each piece is part of a packet of at most `MAX_PACKET_LEN` bytes.
+                    at += p.len() as u32;
+                }
+            }
+            return Ok(self.finish(old_write, at, pad));
+        }
         let mut next = self.copy_in(old_write, desc.as_bytes());
         next = self.copy_in(next, pkt.ext_header);
         for p in payload {
             next = self.copy_in(next, p);
         }
-        let pad = len as usize - header_len - payload_len;
-        next = self.copy_in(next, PAD.get(..pad).unwrap_or(&[]));
-        Ok(self.finish(old_write, next))
+        Ok(self.finish(old_write, next, pad))
     }
 
     /// Sets `pending_send_sz`: ask the reader to signal once more than `bytes` are free.
@@ -936,6 +969,9 @@ impl<M: RingMem> IncomingRing<M> {
     /// Copies `buf.len()` bytes starting at ring offset `offset` (valid), in at most two pieces.
     #[inline]
     fn copy_out(&self, offset: u32, buf: &mut [u8]) {
+        if buf.is_empty() {
+            return;
+        }
         let room = (self.size - offset) as usize;
         match buf.split_at_mut_checked(room) {
             Some((first, second)) => {
@@ -965,10 +1001,16 @@ impl<M: RingMem> IncomingRing<M> {
             return Err(RingError::Corrupt(Corruption::Truncated { available }));
         }
         let mut raw = [0u8; PACKET_DESCRIPTOR_SIZE as usize];
-        self.copy_out(self.priv_read_index, &mut raw);
-        let desc =
-            PacketDescriptor::read_from_bytes(&raw[..]).map_err(|_| RingError::InvalidArgument)?;
-        let (len8, offset8) = (desc.len8, desc.offset8);
+        if self.size - self.priv_read_index >= PACKET_DESCRIPTOR_SIZE {
+            // The usual case, one fixed-size copy.
+            self.mem.read_data(self.priv_read_index, &mut raw);
+        } else {
+            self.copy_out(self.priv_read_index, &mut raw);
+        }
+        // The fields of `PacketDescriptor`, little-endian.
+        let [t0, t1, o0, o1, l0, l1, f0, f1, i0, i1, i2, i3, i4, i5, i6, i7] = raw;
+        let offset8 = u16::from_le_bytes([o0, o1]);
+        let len8 = u16::from_le_bytes([l0, l1]);
         let len = u32::from(len8) * 8;
         if len < PACKET_DESCRIPTOR_SIZE || len + VMBUS_PKT_TRAILER > available {
             return Err(RingError::Corrupt(Corruption::PacketLength {
@@ -984,9 +1026,9 @@ impl<M: RingMem> IncomingRing<M> {
             }));
         }
         Ok(PacketInfo {
-            packet_type: desc.packet_type,
-            flags: desc.flags,
-            trans_id: desc.trans_id,
+            packet_type: PacketType(u16::from_le_bytes([t0, t1])),
+            flags: u16::from_le_bytes([f0, f1]),
+            trans_id: u64::from_le_bytes([i0, i1, i2, i3, i4, i5, i6, i7]),
             offset8,
             len8,
             start: self.priv_read_index,
@@ -1041,7 +1083,15 @@ impl<M: RingMem> IncomingRing<M> {
         let out = buf
             .get_mut(..needed as usize)
             .ok_or(RingError::BufferTooSmall { needed })?;
-        self.copy_out(wrap_add(pkt.start, pkt.header_len(), self.size), out);
+        let at = wrap_add(pkt.start, pkt.header_len(), self.size);
+        if out.is_empty() {
+            // Nothing to copy.
+        } else if self.size - at >= needed {
+            // The usual case: the payload does not wrap.
+            self.mem.read_data(at, out);
+        } else {
+            self.copy_out(at, out);
+        }
         Ok(out.len())
     }
 

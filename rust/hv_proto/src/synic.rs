@@ -62,6 +62,127 @@ pub const HV_HYPERCALL_NESTED: u64 = 1 << 31;
 /// Mask of the status in a hypercall result (`HV_HYPERCALL_RESULT_MASK`).
 pub const HV_HYPERCALL_RESULT_MASK: u64 = 0xffff;
 
+/// SynIC control MSR (`HV_X64_MSR_SCONTROL`; `HV_MSR_SCONTROL` on x86).
+pub const HV_X64_MSR_SCONTROL: u32 = 0x4000_0080;
+/// SynIC version MSR (`HV_X64_MSR_SVERSION`).
+pub const HV_X64_MSR_SVERSION: u32 = 0x4000_0081;
+/// SynIC event-flags page MSR (`HV_X64_MSR_SIEFP`; `HV_MSR_SIEFP` on x86).
+pub const HV_X64_MSR_SIEFP: u32 = 0x4000_0082;
+/// SynIC message page MSR (`HV_X64_MSR_SIMP`; `HV_MSR_SIMP` on x86).
+pub const HV_X64_MSR_SIMP: u32 = 0x4000_0083;
+/// End-of-message MSR (`HV_X64_MSR_EOM`; `HV_MSR_EOM` on x86): writing it makes the hypervisor
+/// rescan its queue and deliver the next message into a freed slot.
+pub const HV_X64_MSR_EOM: u32 = 0x4000_0084;
+/// SINT0 MSR (`HV_X64_MSR_SINT0`; `HV_MSR_SINT0` on x86); SINTn is at `HV_X64_MSR_SINT0 + n`.
+pub const HV_X64_MSR_SINT0: u32 = 0x4000_0090;
+
+/// Value of a SINTx MSR (`union hv_synic_sint`).
+///
+/// Bits 0-7 `vector`, 16 `masked`, 17 `auto_eoi`, 18 `polling`, 19 `as_intercept`, 20 `proxy`;
+/// the setters keep every other bit as read.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub struct SynicSint(pub u64);
+
+impl SynicSint {
+    const MASKED: u64 = 1 << 16;
+    const AUTO_EOI: u64 = 1 << 17;
+
+    /// Returns the interrupt vector.
+    pub const fn vector(self) -> u8 {
+        self.0 as u8
+    }
+
+    /// Returns the value with the vector set to `vector`.
+    pub const fn with_vector(self, vector: u8) -> SynicSint {
+        SynicSint((self.0 & !0xff) | vector as u64)
+    }
+
+    /// Returns the `masked` bit.
+    pub const fn masked(self) -> bool {
+        self.0 & Self::MASKED != 0
+    }
+
+    /// Returns the value with the `masked` bit set to `masked`.
+    pub const fn with_masked(self, masked: bool) -> SynicSint {
+        SynicSint(if masked {
+            self.0 | Self::MASKED
+        } else {
+            self.0 & !Self::MASKED
+        })
+    }
+
+    /// Returns the `auto_eoi` bit.
+    pub const fn auto_eoi(self) -> bool {
+        self.0 & Self::AUTO_EOI != 0
+    }
+
+    /// Returns the value with the `auto_eoi` bit set to `auto_eoi`.
+    pub const fn with_auto_eoi(self, auto_eoi: bool) -> SynicSint {
+        SynicSint(if auto_eoi {
+            self.0 | Self::AUTO_EOI
+        } else {
+            self.0 & !Self::AUTO_EOI
+        })
+    }
+}
+
+/// Value of the SIMP or SIEFP MSR (`union hv_synic_simp` / `union hv_synic_siefp`).
+///
+/// Bit 0 enables the page, bits 12-63 hold its GPA in 4 KiB pages; bits 1-11 are preserved.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub struct SynicPageMsr(pub u64);
+
+impl SynicPageMsr {
+    const ENABLED: u64 = 1;
+    const PRESERVED: u64 = 0xffe;
+
+    /// Returns the enable bit (`simp_enabled` / `siefp_enabled`).
+    pub const fn enabled(self) -> bool {
+        self.0 & Self::ENABLED != 0
+    }
+
+    /// Returns the GPA of the page in 4 KiB pages (`base_simp_gpa` / `base_siefp_gpa`).
+    pub const fn base_pfn(self) -> u64 {
+        self.0 >> HV_HYP_PAGE_SHIFT
+    }
+
+    /// Returns the value with the page at `pfn` (4 KiB pages, 52 bits) and enabled as given;
+    /// the preserved bits are kept.
+    pub const fn with_page(self, pfn: u64, enabled: bool) -> SynicPageMsr {
+        SynicPageMsr(
+            (self.0 & Self::PRESERVED)
+                | (pfn << HV_HYP_PAGE_SHIFT)
+                | if enabled { Self::ENABLED } else { 0 },
+        )
+    }
+}
+
+/// Value of the SCONTROL MSR (`union hv_synic_scontrol`): bit 0 enables the SynIC.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub struct SynicScontrol(pub u64);
+
+impl SynicScontrol {
+    /// Returns the `enable` bit.
+    pub const fn enabled(self) -> bool {
+        self.0 & 1 != 0
+    }
+
+    /// Returns the value with the `enable` bit set to `enabled`.
+    pub const fn with_enabled(self, enabled: bool) -> SynicScontrol {
+        SynicScontrol((self.0 & !1) | enabled as u64)
+    }
+}
+
+/// Byte offset of SINT `sint`'s message slot in the SynIC message page.
+pub const fn message_slot_offset(sint: u8) -> usize {
+    sint as usize * HV_MESSAGE_SIZE
+}
+
+/// Byte offset of SINT `sint`'s event flags in the SynIC event-flags page.
+pub const fn event_flags_offset(sint: u8) -> usize {
+    sint as usize * HV_EVENT_FLAGS_BYTE_COUNT
+}
+
 open_enum! {
     /// Hypervisor message type in a SynIC message header (`enum hv_message_type`).
     ///
@@ -381,6 +502,33 @@ mod tests {
         assert_eq!(offset_of!(HvMonitorPage, rsvdz4), 0x840);
         assert_eq!(offset_of!(HvMonitorParameter, flagnumber), 4);
         assert_eq!(offset_of!(HvMonitorTriggerGroup, armed), 4);
+    }
+
+    #[test]
+    fn synic_registers() {
+        // union hv_synic_sint: vector:8, reserved1:8, masked:1, auto_eoi:1, ...
+        let s = SynicSint(0x0001_0000 | 0xff_0000_0000 | 0x12);
+        assert!(s.masked());
+        let s = s.with_vector(0xf3).with_masked(false).with_auto_eoi(true);
+        assert_eq!(s.0, 0xff_0000_0000 | 0x2_0000 | 0xf3);
+        assert_eq!(s.vector(), 0xf3);
+        assert!(s.auto_eoi() && !s.masked());
+        assert_eq!(s.with_auto_eoi(false).with_masked(true).0, 0xff_0001_00f3);
+        // union hv_synic_simp: simp_enabled:1, preserved:11, base_simp_gpa:52.
+        let p = SynicPageMsr(0xabc_d000 | 0x7f0);
+        assert!(!p.enabled());
+        assert_eq!(p.base_pfn(), 0xabcd);
+        let p = p.with_page(0x1234, true);
+        assert_eq!(p.0, 0x123_4000 | 0x7f0 | 1);
+        assert_eq!(p.with_page(0, false).0, 0x7f0);
+        assert_eq!(SynicScontrol(0x10).with_enabled(true).0, 0x11);
+        assert!(!SynicScontrol(0x11).with_enabled(false).enabled());
+        assert_eq!(message_slot_offset(VMBUS_MESSAGE_SINT), 512);
+        assert_eq!(event_flags_offset(VMBUS_MESSAGE_SINT), 512);
+        assert_eq!(
+            HV_X64_MSR_SINT0 + u32::from(VMBUS_MESSAGE_SINT),
+            0x4000_0092
+        );
     }
 
     #[test]

@@ -48,7 +48,7 @@ impl Log {
     }
 }
 
-type Conn = Connection<8, 8>;
+type Conn = FixedConnection<8, 8>;
 
 fn version_response(accept: bool, msg_conn_id: u32) -> VersionResponse {
     VersionResponse {
@@ -370,6 +370,92 @@ fn full_channel_table_releases_the_offer() {
         Ok(Message::RelidReleased(r)) => assert_eq!({ r.child_relid }, 9),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn dropped_offer_is_released_and_forgotten() {
+    let mut log = Log::default();
+    let mut c = connected(
+        ConnectParams::default(),
+        Version::WIN10_V5_3,
+        0x20,
+        &mut log,
+    );
+    c.handle_message(offer(5, HV_NIC, 0).as_bytes(), &mut log)
+        .unwrap();
+    log.take_posts();
+    assert_eq!(c.drop_offer(6, &mut log), Err(ConnError::UnknownChannel(6)));
+    c.drop_offer(5, &mut log).unwrap();
+    let posts = log.take_posts();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].0, 0x20);
+    match Message::parse(&posts[0].1) {
+        Ok(Message::RelidReleased(r)) => assert_eq!({ r.child_relid }, 5),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(c.channel_state(5), None);
+    // The relid can be offered again.
+    c.handle_message(offer(5, HV_NIC, 0).as_bytes(), &mut log)
+        .unwrap();
+    // A channel being opened is not dropped.
+    let (mut c, g) = with_ring(Version::WIN10_V5_3, &mut log);
+    c.open_channel(5, &open_params(g), &mut log).unwrap();
+    assert_eq!(c.drop_offer(5, &mut log), Err(ConnError::ChannelState(5)));
+}
+
+/// Heap tables, as the kernel uses them.
+struct VecTable<T>(Vec<Option<T>>);
+
+impl<T> Table<T> for VecTable<T> {
+    fn slots(&self) -> &[Option<T>] {
+        &self.0
+    }
+
+    fn slots_mut(&mut self) -> &mut [Option<T>] {
+        &mut self.0
+    }
+}
+
+#[test]
+fn caller_provided_tables_bound_and_are_cleared() {
+    let mut log = Log::default();
+    // A connected fixed connection leaves an entry behind in a table we then reuse.
+    let mut filled = connected(ConnectParams::default(), Version::WIN10, 1, &mut log);
+    filled
+        .handle_message(offer(3, HV_NIC, 0).as_bytes(), &mut log)
+        .unwrap();
+    assert_eq!(filled.channel_count(), 1);
+
+    let mut c = Connection::with_tables(
+        ConnectParams::default(),
+        VecTable(vec![Some(Channel {
+            relid: 3,
+            state: ChannelState::Opened,
+            rescinded: false,
+            modify_pending: false,
+        })]),
+        VecTable(vec![None; 1]),
+    );
+    assert_eq!(c.channel_count(), 0, "with_tables clears the tables");
+    c.start(&mut log).unwrap();
+    loop {
+        let p = log.take_posts();
+        let (_, ic) = contact(p.last().unwrap());
+        let ok = { ic.vmbus_version_requested } == Version::WIN10;
+        c.handle_message(version_response(ok, 1).as_bytes(), &mut log)
+            .unwrap();
+        if ok {
+            break;
+        }
+    }
+    log.take_posts();
+    c.handle_message(offer(3, HV_NIC, 0).as_bytes(), &mut log)
+        .unwrap();
+    assert_eq!(
+        c.handle_message(offer(4, HV_NIC, 0).as_bytes(), &mut log),
+        Err(ConnError::TooManyChannels)
+    );
+    assert_eq!(c.channel_state(3), Some((ChannelState::Offered, false)));
 }
 
 /// What the scripted host learned from a GPADL the guest posted.
