@@ -22,7 +22,7 @@ KERNEL_PKG=linux-source-7.2
 KERNEL_DEB_VERSION=${KERNEL_DEB_VERSION:-7.2.13-1}
 FRAGMENT=${HVRS_KCONFIG_FRAGMENT:-$top/scripts/kconfig/hv-rs.config}
 
-deb_file() { ls "$CACHE"/dl/${KERNEL_PKG}_*_all.deb 2>/dev/null | sort -V | tail -n1; }
+deb_file() { ls "$CACHE"/dl/${KERNEL_PKG}_*_all.deb 2>/dev/null | sort -V | tail -n1 || true; }
 
 fetch_deb() {
 	mkdir -p "$CACHE/dl"

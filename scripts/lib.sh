@@ -23,7 +23,7 @@ rust_lib_src() {
 		echo "$d"
 		return
 	fi
-	d=$(ls -d "$CACHE"/rust-src/"$(rustc_version)"/usr/src/rustc-*/library 2>/dev/null | head -n1)
+	d=$(ls -d "$CACHE"/rust-src/"$(rustc_version)"/usr/src/rustc-*/library 2>/dev/null | head -n1 || true)
 	if [ -n "$d" ] && [ -d "$d/core" ]; then
 		echo "$d"
 	fi
