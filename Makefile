@@ -9,6 +9,9 @@
 #   make modules_install INSTALL_MOD_PATH=...   install them into updates/
 #   make clippy | fmt | fmt-check | rust-analyzer
 #   make deps | kernel | qemu | initramfs        the pieces, each cached
+#   make fuzz-smoke     every fuzz target of the protocol core for 20 s (FUZZ_SECONDS=...)
+#   make fuzz FUZZ_SECONDS=600   every fuzz target for that long
+#   make bench          ring buffer throughput and instructions per packet
 #
 # KDIR may point at any built CONFIG_RUST=y Linux 7.2 tree; the default is the tree that
 # scripts/kernel.sh builds and caches under ${XDG_CACHE_HOME:-~/.cache}/hv-rs.
@@ -22,7 +25,7 @@ S := $(TOP)/scripts
 KMAKE_ARGS = W=e
 
 .PHONY: all deps kernel qemu modules modules_install clippy fmt fmt-check rust-analyzer \
-	initramfs run check cargo-test clean
+	initramfs run check cargo-test clean fuzz-smoke fuzz bench
 
 all: modules
 
@@ -66,6 +69,17 @@ run:
 
 check:
 	@$(S)/check.sh
+
+# Fuzzing the protocol core (cargo-fuzz, stable toolchain, no sanitizer): see scripts/fuzz.sh.
+FUZZ_SECONDS ?=
+fuzz-smoke:
+	@$(S)/fuzz.sh --smoke $(or $(FUZZ_SECONDS),20)
+fuzz:
+	@$(S)/fuzz.sh --long $(or $(FUZZ_SECONDS),600)
+
+# Ring buffer benchmark (not a timed test): throughput beside memcpy, callgrind instructions.
+bench:
+	@$(S)/bench.sh
 
 clean:
 	-$(S)/modules.sh clean

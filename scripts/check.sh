@@ -3,8 +3,8 @@
 #
 # make check: every test, from fast to real. Installs and builds what is missing first (the
 # kernel and QEMU builds are cached), then runs
-#   cargo tests, the module build (W=e), clippy, rustfmt, the runner's self-tests and the in-VM
-#   suites,
+#   cargo tests, the fuzz smoke run, the module build (W=e), clippy, rustfmt, the runner's
+#   self-tests and the in-VM suites,
 # and ends with one line "N passed, N failed". Exit status 0 only if nothing failed.
 # Each step's output goes to out/check/<step>.log; a failing step's tail is shown on screen.
 #
@@ -74,11 +74,13 @@ cargo_tests() {
 	failed=$((failed + f))
 }
 
-vm_suite() { # name run-vm args...
+# An in-VM suite: a command that prints "ok <test>" / "not ok <test>" lines (run-vm.sh and the
+# wrappers that start a VMBus host beside it); each line counts as one test.
+vm_cmd() { # name command...
 	local name=$1 log="$logdir/vm-$1.log" s=$(date +%s) p=0 f=0
 	shift
 	selected "vm/$name" || return 0
-	"$here/run-vm.sh" --quiet --suite "$name" --log "$logdir/console-$name.log" "$@" >"$log" 2>&1
+	"$@" >"$log" 2>&1
 	p=$(grep -c '^ok ' "$log")
 	f=$(grep -c '^not ok ' "$log")
 	grep -E '^(ok|not ok) ' "$log" | sed 's/^ok /PASS vm\//; s/^not ok /FAIL vm\//'
@@ -90,6 +92,12 @@ vm_suite() { # name run-vm args...
 	echo "     vm/$name: ${p} passed, ${f} failed ($(( $(date +%s) - s ))s)"
 	passed=$((passed + p))
 	failed=$((failed + f))
+}
+
+vm_suite() { # name run-vm args...
+	local name=$1
+	shift
+	vm_cmd "$name" "$here/run-vm.sh" --quiet --suite "$name" --log "$logdir/console-$name.log" "$@"
 }
 
 # The module build: W=e makes compiler warnings errors; objtool and modpost warnings are not
@@ -117,6 +125,8 @@ finish() {
 
 setup deps "$here/install-deps.sh"
 cargo_tests
+# Every fuzz target of the protocol core for 20 s (scripts/fuzz.sh); fails on a crash or hang.
+step fuzz/smoke "$here/fuzz.sh" --smoke
 setup kernel "$here/kernel.sh"
 [ ! -x "$here/qemu.sh" ] || setup qemu "$here/qemu.sh"
 step build/modules build_clean modules
@@ -129,8 +139,21 @@ step runner/guest-panic "$top/tests/selftest/runner.sh" guest-panic
 step runner/guest-hang "$top/tests/selftest/runner.sh" guest-hang
 step runner/kernel-cache "$top/tests/selftest/runner.sh" kernel-cache
 # Stock machine, no Hyper-V flags: nothing changes, our bus and the C bus refuse to load.
-vm_suite stock --qemu "$(command -v qemu-system-x86_64)" --timeout 240
+stock_qemu=$(command -v qemu-system-x86_64)
+vm_suite stock --qemu "$stock_qemu" --timeout 240
 # The Debian-root guest (systemd, udev, kmod) on the stock machine.
 setup debian-image "$here/debian-root.sh" --image "$top/out/debian.img"
-vm_suite debian-stock --qemu "$(command -v qemu-system-x86_64)" --debian "$top/out/debian.img" --timeout 300
+vm_suite debian-stock --qemu "$stock_qemu" --debian "$top/out/debian.img" --timeout 300
+
+# The project's QEMU: the guest sees Hyper-V. First the C reference drivers against QEMU's own
+# VMBus host (4.0, hv-balloon driven through QMP), then against the minimal external host and
+# the host engine (6.0), whose protocol checks fail the run on any violation.
+hvq=$("$here/qemu.sh" --print)
+step runner/minihost-killed "$top/tests/selftest/runner.sh" minihost-killed
+vm_suite qemu-hyperv-c --hyperv --qemu "$hvq" --smp 2 --mem 1G,maxmem=64G --timeout 600 \
+	--append hvrs.test_timeout=420 --host-script "$top/tests/vm/suites/qemu-hyperv-c/host.sh" -- \
+	-object memory-backend-ram,id=hamem,size=2G -device vmbus-bridge \
+	-device hv-balloon,status-report=on,memdev=hamem
+vm_cmd host-engine-c "$here/run-vm-engine.sh" --suite host-engine-c --qemu "$hvq" --timeout 300
+vm_cmd storvsc-c "$here/run-vm-engine.sh" --suite storvsc-c --qemu "$hvq" --smp 2 --timeout 900
 finish

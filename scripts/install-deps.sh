@@ -59,4 +59,9 @@ if ! command -v bindgen >/dev/null 2>&1; then
 	log "bindgen: cargo install --locked bindgen-cli"
 	cargo install --locked --quiet bindgen-cli --version '^0.72'
 fi
+# cargo-fuzz for the protocol core's fuzz targets (scripts/fuzz.sh; runs on stable with -s none).
+if ! cargo fuzz --version >/dev/null 2>&1; then
+	log "cargo-fuzz: cargo install --locked cargo-fuzz"
+	cargo install --locked --quiet cargo-fuzz
+fi
 log "install-deps: done"

@@ -7,14 +7,16 @@
 # the run on any protocol error the engine recorded. The engine's log is kept next to the
 # console log.
 #
-#   scripts/run-vm-engine.sh --suite NAME [--max-version X.Y] [--device SPEC]... [--mem SIZE]
-#                            [--initrd FILE] [--keep-engine] [run-vm.sh options...]
+#   scripts/run-vm-engine.sh --suite NAME [--max-version X.Y] [--device SPEC]... [--disk SPEC]...
+#                            [--mem SIZE] [--initrd FILE] [--keep-engine] [run-vm.sh options...]
 #
 # The guest sees `hvrs.engine_version=X.Y` on its command line (the engine's cap, default 6.0).
 # A suite may ship `host.sh` (not executable, so that the guest does not run it): it runs on
 # the host beside the VM with HV_HOST (the hv-host binary) and HV_HOST_CTL (its control socket)
 # set, e.g. to wait for a channel and send a request; its failure fails the run (its output:
-# out/vm-NAME-host.log). Output ends with "N passed, N failed" like run-vm.sh.
+# out/vm-NAME-host.log). A suite may also ship `engine.args`: more `hv-host serve` options it
+# needs, one "OPTION VALUE" per line (e.g. `--disk lun=0,ram=64M`; @WORK@ is the run's scratch
+# directory). Output ends with "N passed, N failed" like run-vm.sh.
 # Exit: 0 all passed, 1 a failure, 2 usage or setup error.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,6 +29,7 @@ while [ $# -gt 0 ]; do
 	--suite) suite=$2; pass+=("$1" "$2"); shift ;;
 	--max-version) version=$2; shift ;;
 	--device) devices+=(--device "$2"); shift ;;
+	--disk) devices+=(--disk "$2"); shift ;;
 	--mem) mem=$2; shift ;;
 	--keep-engine) keep=1 ;;
 	--) break ;;
@@ -47,6 +50,12 @@ elog=$top/out/vm-$suite-engine.log
 hlog=$top/out/vm-$suite-host.log
 mkdir -p "$top/out"
 : >"$elog"
+if [ -f "$top/tests/vm/suites/$suite/engine.args" ]; then
+	while read -r opt val; do
+		case "$opt" in '' | '#'*) continue ;; esac
+		devices+=("$opt" ${val:+"${val//@WORK@/$work}"})
+	done <"$top/tests/vm/suites/$suite/engine.args"
+fi
 "$hv_host" serve --qemu-socket "$qsock" --ctl-socket "$csock" --max-version "$version" \
 	--log "$elog" "${devices[@]}" &
 engine=$!

@@ -7,8 +7,15 @@
 #
 #   scripts/run-vm.sh --suite NAME [--smp N] [--mem SIZE] [--timeout SEC] [--log FILE]
 #                     [--qemu BIN] [--hyperv] [--kernel FILE] [--initrd FILE] [--shell]
-#                     [--debian IMAGE] [--quiet] [-- extra QEMU args]
+#                     [--debian IMAGE] [--qmp PATH] [--host-script FILE] [--quiet]
+#                     [-- extra QEMU args]
 # --debian boots the Debian-root image (scripts/debian-root.sh --image) instead of the initramfs.
+# --qmp opens a QMP server on the unix socket PATH (server=on,wait=off).
+# --host-script runs FILE with bash on the host beside the VM, with QMP_SOCKET (the --qmp socket,
+# a private one if --qmp is not given) and LOG (the console log) in its environment, e.g. to wait
+# for a marker line the guest prints and drive the VM through QMP. Its failure, or its still
+# running 30 s after the VM stopped, fails the run as "<suite>/host" with its output shown (the
+# output is kept in <log>.host).
 # Prints "ok <test>" / "not ok <test>" per guest test and a last line "N passed, N failed".
 # Exit: 0 all passed, 1 a test or the guest failed, 2 usage or setup error.
 set -uo pipefail
@@ -17,7 +24,7 @@ top=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
 
 suite="" smp=1 mem=1G timeout=300 log="" qemu="" hyperv=0 kernel="" initrd="" shell=0 quiet=0
-extra=() append_extra="" debian=""
+extra=() append_extra="" debian="" qmp="" host_script=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--suite) suite=$2; shift ;;
@@ -33,6 +40,8 @@ while [ $# -gt 0 ]; do
 	--shell) shell=1 ;;
 	--debian) debian=$2; shift ;;
 	--quiet) quiet=1 ;;
+	--qmp) qmp=$2; shift ;;
+	--host-script) host_script=$2; shift ;;
 	--) shift; extra=("$@"); break ;;
 	*) echo "run-vm: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -61,6 +70,19 @@ if [ -z "$qemu" ]; then
 fi
 log=${log:-$top/out/vm-$suite.log}
 mkdir -p "$(dirname "$log")"
+if [ -n "$host_script" ]; then
+	[ -f "$host_script" ] || { echo "run-vm: no host script at $host_script" >&2; exit 2; }
+	[ "$shell" = 0 ] || { echo "run-vm: --host-script does not go with --shell" >&2; exit 2; }
+	if [ -z "$qmp" ]; then
+		qmpdir=$(mktemp -d /tmp/run-vm-qmp.XXXXXX)
+		qmp=$qmpdir/qmp.sock
+	fi
+fi
+qmp_args=()
+if [ -n "$qmp" ]; then
+	rm -f "$qmp"
+	qmp_args=(-qmp "unix:$qmp,server=on,wait=off")
+fi
 
 cpu=max
 machine=(-M q35)
@@ -73,7 +95,7 @@ append="console=ttyS0 panic=-1 oops=panic softlockup_panic=1 hung_task_timeout_s
 [ "$suite" != selftest-hang ] || append+=" hvrs.test_timeout=100000"
 
 cmd=("$qemu" -accel tcg "${machine[@]}" -cpu "$cpu" -smp "$smp" -m "$mem" -nographic -no-reboot
-	-kernel "$kernel" "${boot[@]}" -append "$append" "${extra[@]}")
+	-kernel "$kernel" "${boot[@]}" -append "$append" "${qmp_args[@]}" "${extra[@]}")
 
 if [ "$shell" = 1 ]; then
 	# Interactive: the console is the terminal; no parsing.
@@ -82,10 +104,32 @@ fi
 
 [ "$quiet" = 1 ] || log "run-vm: suite $suite, $(basename "$qemu"), -smp $smp -m $mem, timeout ${timeout}s, log $log"
 start=$(date +%s)
+: >"$log"
+host_pid="" host_log=$log.host
+if [ -n "$host_script" ]; then
+	# Started first: it waits for the QMP socket and the guest's markers itself.
+	QMP_SOCKET=$qmp LOG=$log bash "$host_script" </dev/null >"$host_log" 2>&1 &
+	host_pid=$!
+fi
 # The console goes to the log; QEMU gets no stdin (it must never wait for a terminal).
 timeout --signal=KILL "$timeout" "${cmd[@]}" </dev/null >"$log" 2>&1
 rc=$?
 elapsed=$(( $(date +%s) - start ))
+host_problem=""
+if [ -n "$host_pid" ]; then
+	# The VM is gone: the host script has 30 s to notice and finish.
+	for _ in $(seq 300); do kill -0 "$host_pid" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$host_pid" 2>/dev/null; then
+		pkill -P "$host_pid" 2>/dev/null
+		kill "$host_pid" 2>/dev/null
+		host_problem="the host script $host_script was still running 30 s after the VM stopped (killed)"
+	fi
+	wait "$host_pid"
+	host_rc=$?
+	[ -n "$host_problem" ] || [ $host_rc -eq 0 ] ||
+		host_problem="the host script $host_script failed (exit $host_rc)"
+fi
+[ -z "${qmpdir:-}" ] || rm -rf "$qmpdir"
 
 passed=0 failed=0 problems=()
 while IFS= read -r line; do
@@ -104,6 +148,17 @@ if bad=$(grep -E 'Kernel panic|BUG:|WARNING:|Oops|general protection fault|soft 
 	while IFS= read -r l; do problems+=("    $l"); done <<<"$bad"
 fi
 
+if [ -n "$host_pid" ]; then
+	if [ -z "$host_problem" ]; then
+		echo "ok $suite/host"
+		passed=$((passed + 1))
+	else
+		echo "not ok $suite/host"
+		echo "  $host_problem; its output ($host_log):"
+		tail -n 40 "$host_log" | sed 's/^/  | /'
+		failed=$((failed + 1))
+	fi
+fi
 if [ ${#problems[@]} -gt 0 ]; then
 	echo "not ok $suite/guest"
 	for p in "${problems[@]}"; do echo "  $p"; done

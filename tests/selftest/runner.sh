@@ -5,7 +5,7 @@
 # (non-zero exit and the reason on screen), so a broken module, a failing in-VM test, a guest
 # panic or a hung guest can never pass `make check` unnoticed.
 #
-#   tests/selftest/runner.sh compile-error|failing-test|guest-panic|guest-hang|kernel-cache
+#   tests/selftest/runner.sh compile-error|failing-test|guest-panic|guest-hang|kernel-cache|minihost-killed
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -50,6 +50,52 @@ guest-hang)
 		--timeout 30 --log "$out/console.log" 2>&1)
 	expect "hung guest" $? "$o" 'did not finish within 30s'
 	;;
+minihost-killed)
+	# The external VMBus host dies under a running guest (QEMU in external-host mode): the run
+	# must fail within seconds, saying so, not hang until run-vm.sh's timeout (a guest waiting
+	# for a VMBus answer waits forever). The minihost is killed once QEMU has connected to it and
+	# the guest has started its first test (10-connect: modprobe hv_vmbus).
+	qemu=$("$S/qemu.sh" --print) || { echo "self-test: no project QEMU"; exit 1; }
+	"$top/tests/vm/with-minihost.sh" --host-log "$out/minihost.log" -- --quiet \
+		--suite vmbus-minihost --hyperv --qemu "$qemu" --timeout 400 \
+		--log "$out/console.log" >"$out/run.out" 2>&1 &
+	run=$!
+	kill_tree() { # pid: it and everything below it, deepest first
+		local c
+		for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do kill_tree "$c"; done
+		kill "$1" 2>/dev/null
+	}
+	host=""
+	for _ in $(seq 3000); do # 300 s: cargo build (cached), QEMU start and the guest's boot
+		if grep -q 'QEMU connected' "$out/minihost.log" 2>/dev/null &&
+			grep -q 'HVRS-TEST-BEGIN' "$out/console.log" 2>/dev/null; then
+			host=$(pgrep -P "$run" -x vmbus-minihost)
+			break
+		fi
+		kill -0 "$run" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ -z "$host" ]; then
+		kill_tree "$run"
+		echo "self-test: QEMU never connected to the minihost or the guest never started a test:"; tail -n 20 "$out/run.out" "$out/minihost.log"
+		exit 1
+	fi
+	kill -KILL "$host"
+	s=$(date +%s)
+	for _ in $(seq 600); do kill -0 "$run" 2>/dev/null || break; sleep 0.1; done # 60 s
+	if kill -0 "$run" 2>/dev/null; then
+		kill_tree "$run"
+		echo "self-test: the run still going 60 s after the minihost was killed"
+		exit 1
+	fi
+	wait "$run"
+	rc=$?
+	o=$(cat "$out/run.out")
+	expect "external host killed" $rc "$o" 'not ok vmbus-minihost/minihost' || exit 1
+	expect "external host killed" $rc "$o" 'external VMBus host .* died while the VM was running' || exit 1
+	grep -A 1 'not ok' <<<"$o"
+	echo "self-test: the run stopped $(( $(date +%s) - s ))s after the minihost was killed"
+	;;
 kernel-cache)
 	# The cached kernel is reused when nothing changed and never when the config changed: the
 	# key must move with any fragment line, and a warm run must not build.
@@ -74,7 +120,7 @@ kernel-cache)
 	echo "self-test: cache keys $k1 / $k2 / $k3; warm run reused the cache"
 	;;
 *)
-	echo "usage: $0 compile-error|failing-test|guest-panic|guest-hang|kernel-cache" >&2
+	echo "usage: $0 compile-error|failing-test|guest-panic|guest-hang|kernel-cache|minihost-killed" >&2
 	exit 2
 	;;
 esac

@@ -82,3 +82,24 @@ run_suite() { # dir timeout
 	done
 	echo "HVRS-RESULT: $passed passed, $failed failed"
 }
+
+# Print every file of the VMBus devices in sysfs, sorted: "path mode NNN" for each, then
+# "path:line" for each line it reads as, or the error reading it gives (EINVAL for the ring
+# files of a closed channel). Device attributes, uevent, and channels/<relid>/*; links and
+# power/ are left out. For comparing our bus with the C one; a handful of processes, however
+# many files (a process per file takes minutes under TCG).
+dump_vmbus_sysfs() {
+	(
+		cd /sys/bus/vmbus/devices 2>/dev/null || exit 0
+		# The entries are links to the devices: glob through them (builtins only, no forks).
+		files=""
+		for f in */* */channels/*/*; do
+			[ -f "$f" ] && [ ! -L "$f" ] && files="$files $f"
+		done
+		[ -n "$files" ] || exit 0
+		# shellcheck disable=SC2086 # one word per file name (GUIDs and attribute names)
+		stat -c '%n mode %a' $files
+		# shellcheck disable=SC2086
+		grep -H '' $files 2>&1 | sed 's/^grep: //'
+	) | sort
+}

@@ -51,8 +51,15 @@ inject packet CH HEX [--type N] [--trans ID]   write a raw packet into the host-
 inject bad-desc CH len8|offset8|offset8-small  write a corrupt packet descriptor
 inject bad-index CH write|read                 corrupt the host-owned ring index
 fill-ring CH [SIZE]                 fill the host-to-guest ring with packets
-heartbeat|shutdown|timesync|kvp|vss|fcopy|echo ARGS   device commands (first channel of that kind)
-dev NAME ARGS                       device commands for a named device
+heartbeat|shutdown|timesync|kvp|vss|fcopy|echo|scsi ARGS   device commands (first channel of that kind)
+scsi status|luns|stats [--reset]    storvsp: session, LUNs, counters (per channel and LUN)
+scsi lun add SPEC | lun remove LUN [--op enumerate|remove-device] [--quiet]   hot add/remove (ENUMERATE_BUS)
+scsi resize LUN SIZE | ua LUN capacity|params|reset|K/ASC/ASCQ   capacity change / unit attention
+scsi enumerate | notify enumerate|remove-device | read LUN LBA [N] [--ascii] | max-version X.Y
+scsi fault list|clear|drop-io N|all|off|delay-io MS|off|srb-status STATUS|off [N] [--sense K/A/Q] [--rw]|rescind-after N|off
+scsi wait ready|subchannels N|unmaps N|srbs N [--timeout S]
+dev NAME ARGS                       device commands for a named device (without a channel: those
+                                    that need no guest, e.g. storvsp's controller commands)
 quit                                stop the daemon";
 
 /// Splits a command line into words (blank-separated; quotes and backslash as in a shell).
@@ -282,21 +289,23 @@ pub fn execute(e: &mut Engine, args: &[String]) -> CmdOutcome {
             let Some(name) = pos.get(1) else {
                 return err("usage: dev NAME ARGS...");
             };
+            let rest = args_after(args, 2);
             match e.find_channel(name) {
-                Some(r) => {
-                    let rest = args_after(args, 2);
-                    e.device_command(r, &rest)
-                }
-                None => err(format!("no channel {name}")),
+                Some(r) => e.device_command(r, &rest),
+                None => e
+                    .detached_command(name, &rest)
+                    .unwrap_or_else(|| err(format!("no channel {name}"))),
             }
         }
-        kind if DeviceKind::parse(kind).is_some() => match e.channels_of_kind(kind).first() {
-            Some(r) => {
-                let rest = args_after(args, 1);
-                e.device_command(*r, &rest)
+        kind if DeviceKind::parse(kind).is_some() => {
+            let rest = args_after(args, 1);
+            match e.channels_of_kind(kind).first() {
+                Some(r) => e.device_command(*r, &rest),
+                None => e
+                    .detached_command(kind, &rest)
+                    .unwrap_or_else(|| err(format!("no {kind} channel"))),
             }
-            None => err(format!("no {kind} channel")),
-        },
+        }
         other => err(format!("unknown command {other} (try help)")),
     }
 }

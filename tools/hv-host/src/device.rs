@@ -14,13 +14,14 @@
 //! the control CLI apply (delay, drop, reorder); host-initiated requests use [`DevCtx::send`].
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use hv_proto::ring::{
     IncomingRing, OutgoingPacket, OutgoingRing, PacketInfo, PacketType, RingError,
     VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED, VMBUS_PKT_TRAILER,
 };
 
-use crate::mem::GpaRingMem;
+use crate::mem::{GpaRingMem, GuestMemory};
 
 /// The answer to a control command.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -316,10 +317,25 @@ impl ChannelIo {
     }
 }
 
+/// What a device asks the engine to do once its callback returns.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum DevRequest {
+    /// Offer subchannel `index` of this device (an in-band request such as storvsc's
+    /// CREATE_SUB_CHANNELS; the offer carries `sub_channel_index`). Ignored if that subchannel
+    /// is offered and not rescinded.
+    OfferSubchannel(u16),
+    /// Rescind every live subchannel of this device (e.g. when the guest closed the primary).
+    RescindSubchannels,
+    /// Rescind the whole device: its subchannels, then its primary channel.
+    RescindDevice,
+}
+
 /// What a device callback may do.
 pub struct DevCtx<'a> {
     /// The channel's relid.
     pub relid: u32,
+    /// The channel's subchannel index (0: the primary channel).
+    pub sub_index: u16,
     /// The negotiated VMBus version.
     pub vmbus_version: u32,
     /// The engine's clock, in milliseconds.
@@ -328,6 +344,8 @@ pub struct DevCtx<'a> {
     pub(crate) log: &'a mut Vec<String>,
     pub(crate) errors: &'a mut Vec<String>,
     pub(crate) finished: &'a mut Vec<(u64, Reply)>,
+    pub(crate) mem: Option<Arc<dyn GuestMemory>>,
+    pub(crate) requests: &'a mut Vec<DevRequest>,
 }
 
 impl DevCtx<'_> {
@@ -377,6 +395,16 @@ impl DevCtx<'_> {
     /// Returns the channel's ring I/O, if open.
     pub fn io(&mut self) -> Option<&mut ChannelIo> {
         self.io.as_deref_mut()
+    }
+
+    /// Returns guest RAM (for data the guest describes by GPA, e.g. GPA-direct page lists).
+    pub fn memory(&self) -> Option<&Arc<dyn GuestMemory>> {
+        self.mem.as_ref()
+    }
+
+    /// Asks the engine for a channel-level action once the callback returns.
+    pub fn request(&mut self, r: DevRequest) {
+        self.requests.push(r);
     }
 }
 

@@ -34,7 +34,7 @@ use hv_proto::vmbus::{
 };
 use zerocopy::{FromBytes, IntoBytes};
 
-use crate::device::{ChannelIo, CmdResult, DevCtx, Device, Packet, Reply};
+use crate::device::{ChannelIo, CmdResult, DevCtx, DevRequest, Device, Packet, Reply};
 use crate::devices::DeviceSpec;
 use crate::mem::{GpaRingMem, GuestMemory, PAGE_SIZE};
 use crate::transport::{PostOutcome, Transport};
@@ -600,16 +600,22 @@ impl Engine {
         let now_ms = self.now_ms;
         let mut errors = Vec::new();
         let mut log = Vec::new();
+        let mut requests = Vec::new();
+        let mem = self.mem.clone();
         let ch = self.channels.get_mut(&relid)?;
         let live = !ch.rescinded;
+        let slot = ch.slot;
         let mut ctx = DevCtx {
             relid,
+            sub_index: ch.sub_index,
             vmbus_version,
             now_ms,
             io: if live { ch.io.as_mut() } else { None },
             log: &mut log,
             errors: &mut errors,
             finished: &mut self.finished,
+            mem,
+            requests: &mut requests,
         };
         let r = f(ch.device.as_mut(), &mut ctx);
         for l in log {
@@ -619,7 +625,55 @@ impl Engine {
             self.protocol_error(Some(relid), e);
         }
         self.flush_channel(relid);
+        self.device_requests(slot, requests);
         Some(r)
+    }
+
+    /// Carries out what a device of slot `slot` asked for in a callback.
+    fn device_requests(&mut self, slot: usize, requests: Vec<DevRequest>) {
+        for r in requests {
+            match r {
+                DevRequest::OfferSubchannel(index) => {
+                    if index == 0
+                        || !self.slots[slot].enabled
+                        || self
+                            .channels
+                            .values()
+                            .any(|c| c.slot == slot && c.sub_index == index && !c.rescinded)
+                    {
+                        continue;
+                    }
+                    if let Err(e) = self.offer_slot(slot, index) {
+                        let name = self.slots[slot].spec.name.clone();
+                        self.log(format!("cannot offer {name} subchannel {index}: {e}"));
+                    }
+                }
+                DevRequest::RescindSubchannels => self.rescind_subchannels(slot),
+                DevRequest::RescindDevice => {
+                    let primary = self
+                        .channels
+                        .values()
+                        .find(|c| c.slot == slot && c.sub_index == 0 && !c.rescinded)
+                        .map(|c| c.relid);
+                    if let Some(p) = primary {
+                        let _ = self.rescind(p);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rescinds the live subchannels of device slot `slot`.
+    fn rescind_subchannels(&mut self, slot: usize) {
+        let subs: Vec<u32> = self
+            .channels
+            .values()
+            .filter(|c| c.slot == slot && c.sub_index > 0 && !c.rescinded)
+            .map(|c| c.relid)
+            .collect();
+        for r in subs {
+            let _ = self.rescind(r);
+        }
     }
 
     /// Moves queued packets into the host-to-guest ring and signals the guest if needed.
@@ -1593,8 +1647,10 @@ impl Engine {
 
     /// Ends the host side of an open channel: the device fails what is outstanding, the
     /// rings are dropped, the ring GPADL is free again (and torn down if that was asked).
-    fn close_io(&mut self, relid: u32) {
+    /// Returns what the device asked for when it closed.
+    fn close_io(&mut self, relid: u32) -> Vec<DevRequest> {
         let had_io = self.channels.get(&relid).is_some_and(|c| c.io.is_some());
+        let mut requests = Vec::new();
         if had_io {
             // The device sees the channel without rings from here on.
             let io = self.channels.get_mut(&relid).and_then(|c| c.io.take());
@@ -1602,15 +1658,19 @@ impl Engine {
             let mut log = Vec::new();
             let now_ms = self.now_ms;
             let vmbus_version = self.version_u32();
+            let mem = self.mem.clone();
             if let Some(ch) = self.channels.get_mut(&relid) {
                 let mut ctx = DevCtx {
                     relid,
+                    sub_index: ch.sub_index,
                     vmbus_version,
                     now_ms,
                     io: None,
                     log: &mut log,
                     errors: &mut errors,
                     finished: &mut self.finished,
+                    mem,
+                    requests: &mut requests,
                 };
                 ch.device.close(&mut ctx);
             }
@@ -1620,7 +1680,7 @@ impl Engine {
             }
         }
         let Some(ch) = self.channels.get_mut(&relid) else {
-            return;
+            return requests;
         };
         ch.started = false;
         if let Some(h) = ch.ring_gpadl.take() {
@@ -1635,6 +1695,7 @@ impl Engine {
                 }
             }
         }
+        requests
     }
 
     /// CLOSECHANNEL (`vmbus_close_internal()`, no answer): only for an open channel; Linux
@@ -1658,11 +1719,15 @@ impl Engine {
             );
             return;
         }
-        self.close_io(relid);
+        let requests = self.close_io(relid);
         if let Some(ch) = self.channels.get_mut(&relid) {
             ch.state = ChanState::Offered;
         }
         self.log(format!("relid {relid} closed"));
+        // E.g. a device whose subchannels go away with its primary channel.
+        if let Some(slot) = self.channels.get(&relid).map(|c| c.slot) {
+            self.device_requests(slot, requests);
+        }
     }
 
     /// RELID_RELEASED (`vmbus_release_relid()`): after a rescind, or when the guest could not
@@ -1839,7 +1904,7 @@ impl Engine {
 
     /// Rescinds channel `relid` (`vmbus_onoffer_rescind()` on the guest): no more I/O from the
     /// host; an unanswered OPENCHANNEL stays unanswered; the guest closes, releases its GPADLs
-    /// and answers RELID_RELEASED.
+    /// and answers RELID_RELEASED. A primary channel's live subchannels are rescinded first.
     pub fn rescind(&mut self, relid: u32) -> Result<(), String> {
         let ch = self
             .channels
@@ -1848,30 +1913,42 @@ impl Engine {
         if ch.rescinded {
             return Err(format!("relid {relid} is already rescinded"));
         }
+        let (slot, sub) = (ch.slot, ch.sub_index);
+        // A device goes with all its channels: its subchannels are rescinded first (Linux
+        // then closes them before the primary, `vmbus_disconnect_ring()`).
+        if sub == 0 {
+            self.rescind_subchannels(slot);
+        }
+        let Some(ch) = self.channels.get_mut(&relid) else {
+            return Err(format!("no channel {relid}"));
+        };
         ch.rescinded = true;
         ch.held_open = None;
         if ch.state == ChanState::Opening {
             ch.state = ChanState::Offered;
         }
-        let slot = ch.slot;
-        let sub = ch.sub_index;
         if sub == 0 {
             self.slots[slot].enabled = false;
         }
         // The device stops now; its rings stay mapped until the guest closes.
         let mut errors = Vec::new();
         let mut log = Vec::new();
+        let mut requests = Vec::new();
         let now_ms = self.now_ms;
         let vmbus_version = self.version_u32();
+        let mem = self.mem.clone();
         if let Some(ch) = self.channels.get_mut(&relid) {
             let mut ctx = DevCtx {
                 relid,
+                sub_index: sub,
                 vmbus_version,
                 now_ms,
                 io: None,
                 log: &mut log,
                 errors: &mut errors,
                 finished: &mut self.finished,
+                mem,
+                requests: &mut requests,
             };
             ch.device.close(&mut ctx);
         }
@@ -2098,6 +2175,43 @@ impl Engine {
         };
         self.after_event();
         out
+    }
+
+    /// Runs a device command for device `name` (or the first device of kind `name`) while it
+    /// has no channel: on a fresh back end of its spec, without rings. Back ends whose state
+    /// lives in the spec (storvsp's controller: LUNs, counters, faults) answer; a command that
+    /// needs the guest fails. `None` if there is no such device.
+    pub(crate) fn detached_command(&mut self, name: &str, args: &[String]) -> Option<CmdOutcome> {
+        let slot = self
+            .slots
+            .iter()
+            .position(|s| s.spec.name == name)
+            .or_else(|| self.slots.iter().position(|s| s.spec.kind.name() == name))?;
+        let mut device = self.slots[slot].spec.create();
+        let (mut log, mut errors, mut finished, mut requests) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut ctx = DevCtx {
+            relid: 0,
+            sub_index: 0,
+            vmbus_version: self.version_u32(),
+            now_ms: self.now_ms,
+            io: None,
+            log: &mut log,
+            errors: &mut errors,
+            finished: &mut finished,
+            mem: self.mem.clone(),
+            requests: &mut requests,
+        };
+        let r = device.command(&mut ctx, args, 0);
+        for l in log {
+            self.log(l);
+        }
+        Some(CmdOutcome::Done(match r {
+            CmdResult::Done(reply) => reply,
+            CmdResult::Pending { .. } => {
+                Reply::err(format!("{name} has no channel; this command needs one"))
+            }
+        }))
     }
 
     /// Starts a wait: `what` is `connected`, `open NAME` or `released NAME`.

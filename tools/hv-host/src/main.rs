@@ -4,12 +4,13 @@
 //!
 //! ```text
 //! hv-host serve --qemu-socket PATH --ctl-socket PATH [--max-version X.Y]
-//!               [--device SPEC]... [--log FILE] [--exit-with-qemu]
+//!               [--device SPEC]... [--disk SPEC]... [--log FILE] [--exit-with-qemu]
 //! hv-host ctl --socket PATH [--timeout SECONDS] COMMAND [ARGS]...
 //! hv-host help
 //! ```
 //!
 //! Without `--device` the set is: heartbeat, shutdown, timesync, kvp, vss, fcopy, echo.
+//! `--disk` adds a LUN to a `scsi` device (one is added if none is configured).
 
 #![forbid(unsafe_code)]
 
@@ -34,12 +35,15 @@ const DEFAULT_DEVICES: [&str; 7] = [
 fn usage() -> ExitCode {
     eprintln!(
         "usage: hv-host serve --qemu-socket PATH --ctl-socket PATH [--max-version X.Y]\n\
-         \x20                    [--device SPEC]... [--log FILE] [--exit-with-qemu]\n\
+         \x20                    [--device SPEC]... [--disk SPEC]... [--log FILE] [--exit-with-qemu]\n\
          \x20      hv-host ctl --socket PATH [--timeout SECONDS] COMMAND [ARGS]...\n\
          \x20      hv-host help    (the control commands)\n\
          device SPEC: KIND[,name=N][,class=GUID][,instance=GUID][,mmio=MB][,flags=N][,mnf=on]\n\
          \x20            [,dedicated=off][,versions=3.0,1.0][,interval=MS]\n\
-         KIND: echo heartbeat shutdown timesync kvp vss fcopy"
+         \x20            scsi: [,vstor=X.Y][,vstor_min=X.Y][,subchannels=N][,max_transfer=BYTES]\n\
+         KIND: echo heartbeat shutdown timesync kvp vss fcopy scsi\n\
+         disk SPEC: lun=N[,target=N][,path=N],ram=SIZE|file=PATH[,size=SIZE][,block=512]\n\
+         \x20          [,pblock=4096][,serial=S][,ro=on][,wce=off][,scsi=DEVICE]"
     );
     ExitCode::from(2)
 }
@@ -50,6 +54,7 @@ fn serve(args: &[String]) -> ExitCode {
     let mut log = None;
     let mut exit_with_qemu = false;
     let mut devices: Vec<String> = Vec::new();
+    let mut disks: Vec<String> = Vec::new();
     let mut engine = EngineConfig::default();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -61,6 +66,10 @@ fn serve(args: &[String]) -> ExitCode {
             "--exit-with-qemu" => exit_with_qemu = true,
             "--device" => match val() {
                 Some(d) => devices.push(d),
+                None => return usage(),
+            },
+            "--disk" => match val() {
+                Some(d) => disks.push(d),
                 None => return usage(),
             },
             "--max-version" => match val().as_deref().and_then(parse_version) {
@@ -82,7 +91,10 @@ fn serve(args: &[String]) -> ExitCode {
     } else {
         devices.iter().map(String::as_str).collect()
     };
-    engine.devices = match parse_specs(specs) {
+    engine.devices = match parse_specs(specs).and_then(|mut d| {
+        hv_host::devices::storvsp::attach_disks(&mut d, &disks)?;
+        Ok(d)
+    }) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("hv-host: {e}");

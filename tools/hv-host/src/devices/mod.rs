@@ -7,12 +7,17 @@
 //! `name`, `class`, `instance`, `mmio` (MiB), `flags` (offer `chn_flags`), `mnf` (on/off:
 //! monitored notification), `dedicated` (on/off: `is_dedicated_interrupt`), `versions` (IC
 //! service versions the host offers, e.g. `3.0,1.0`), `interval` (heartbeat ms), `auto`
-//! (timesync sample period ms). storvsp, netvsp and dynamic memory become further kinds here.
+//! (timesync sample period ms). Kind `scsi` ([`storvsp`]) adds `vstor` / `vstor_min` (VMSTOR
+//! versions accepted), `subchannels` (QUERY_PROPERTIES `max_channel_cnt`) and `max_transfer`
+//! (bytes); its disks come from `--disk` ([`storvsp::attach_disks`]) or the CLI. netvsp and
+//! dynamic memory become further kinds here.
 
 pub mod echo;
 pub mod fcopy;
 pub mod ic;
 pub mod kvp;
+pub mod scsi;
+pub mod storvsp;
 pub mod vss;
 
 use hv_proto::guid::{self, Guid};
@@ -40,6 +45,8 @@ pub enum DeviceKind {
     Vss,
     /// [`fcopy::Fcopy`].
     Fcopy,
+    /// [`storvsp::Storvsp`].
+    Scsi,
 }
 
 impl DeviceKind {
@@ -53,6 +60,7 @@ impl DeviceKind {
             "kvp" => DeviceKind::Kvp,
             "vss" => DeviceKind::Vss,
             "fcopy" => DeviceKind::Fcopy,
+            "scsi" => DeviceKind::Scsi,
             _ => return None,
         })
     }
@@ -67,6 +75,7 @@ impl DeviceKind {
             DeviceKind::Kvp => "kvp",
             DeviceKind::Vss => "vss",
             DeviceKind::Fcopy => "fcopy",
+            DeviceKind::Scsi => "scsi",
         }
     }
 
@@ -80,6 +89,7 @@ impl DeviceKind {
             DeviceKind::Kvp => guid::HV_KVP,
             DeviceKind::Vss => guid::HV_VSS,
             DeviceKind::Fcopy => guid::HV_FCOPY,
+            DeviceKind::Scsi => guid::HV_SCSI,
         }
     }
 
@@ -99,6 +109,7 @@ impl DeviceKind {
             DeviceKind::Kvp => 0x6b70,
             DeviceKind::Vss => 0x7550,
             DeviceKind::Fcopy => 0xfc00,
+            DeviceKind::Scsi => 0x5c51,
         };
         Guid::from_fields(
             0x4856_0000 | u32::from(code >> 8),
@@ -111,7 +122,7 @@ impl DeviceKind {
     /// Returns the IC service versions the host offers by default.
     pub fn default_versions(self) -> Vec<IcVersion> {
         match self {
-            DeviceKind::Echo => Vec::new(),
+            DeviceKind::Echo | DeviceKind::Scsi => Vec::new(),
             DeviceKind::Heartbeat => vec![IcVersion::new(1, 0), IcVersion::new(3, 0)],
             DeviceKind::Shutdown => vec![
                 IcVersion::new(1, 0),
@@ -154,6 +165,9 @@ pub struct DeviceSpec {
     pub versions: Vec<IcVersion>,
     /// Heartbeat interval (ms) or timesync sample period (ms).
     pub interval_ms: u64,
+    /// The SCSI controller (kind `scsi`): configuration and LUNs, shared by the primary
+    /// channel and its subchannels and kept across re-offers.
+    pub scsi: Option<storvsp::ControllerHandle>,
 }
 
 impl DeviceSpec {
@@ -186,6 +200,7 @@ impl DeviceSpec {
                 DeviceKind::Timesync => 5000,
                 _ => 0,
             },
+            scsi: (kind == DeviceKind::Scsi).then(storvsp::ControllerHandle::default),
         };
         for p in parts {
             let (k, v) = p
@@ -214,8 +229,14 @@ impl DeviceSpec {
                 "interval" | "auto" => {
                     spec.interval_ms = v.parse().map_err(|_| format!("bad interval {v}"))?
                 }
-                _ => return Err(format!("unknown device option {k}")),
+                _ => match &spec.scsi {
+                    Some(c) => c.set_option(k, v)?,
+                    None => return Err(format!("unknown device option {k}")),
+                },
             }
+        }
+        if let Some(c) = &spec.scsi {
+            c.set_seed(&spec.instance);
         }
         Ok(spec)
     }
@@ -231,6 +252,9 @@ impl DeviceSpec {
             DeviceKind::Kvp => Box::new(kvp::Kvp::new(v)),
             DeviceKind::Vss => Box::new(vss::Vss::new(v)),
             DeviceKind::Fcopy => Box::new(fcopy::Fcopy::new(v)),
+            DeviceKind::Scsi => {
+                Box::new(storvsp::Storvsp::new(self.scsi.clone().unwrap_or_default()))
+            }
         }
     }
 }
