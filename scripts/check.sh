@@ -154,6 +154,14 @@ vm_suite qemu-hyperv-c --hyperv --qemu "$hvq" --smp 2 --mem 1G,maxmem=64G --time
 	--append hvrs.test_timeout=420 --host-script "$top/tests/vm/suites/qemu-hyperv-c/host.sh" -- \
 	-object memory-backend-ram,id=hamem,size=2G -device vmbus-bridge \
 	-device hv-balloon,status-report=on,memdev=hamem
+vm_suite qemu-hyperv-c-up --hyperv --qemu "$hvq" --smp 1 --mem 1G,maxmem=64G --timeout 400 -- \
+	-object memory-backend-ram,id=hamem,size=2G -device vmbus-bridge \
+	-device hv-balloon,status-report=on,memdev=hamem
+vm_cmd minihost-c "$top/tests/vm/with-minihost.sh" -- --suite minihost-c --hyperv --qemu "$hvq" --timeout 300
 vm_cmd host-engine-c "$here/run-vm-engine.sh" --suite host-engine-c --qemu "$hvq" --timeout 300
+# The C hv_vmbus falls back to each lower version the engine offers, as it would on older hosts.
+for v in 5.3 5.2 5.1 5.0 4.1 4.0 3.0 2.4; do
+	vm_cmd "host-engine-c@$v" "$here/run-vm-engine.sh" --suite host-engine-c --qemu "$hvq" --max-version "$v" --timeout 300
+done
 vm_cmd storvsc-c "$here/run-vm-engine.sh" --suite storvsc-c --qemu "$hvq" --smp 2 --timeout 900
 finish

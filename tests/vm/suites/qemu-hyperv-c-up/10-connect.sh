@@ -1,0 +1,1 @@
+../qemu-hyperv-c/10-connect.sh

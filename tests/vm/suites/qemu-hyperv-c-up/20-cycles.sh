@@ -1,0 +1,1 @@
+../qemu-hyperv-c/20-cycles.sh
