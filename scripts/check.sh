@@ -150,6 +150,7 @@ vm_suite debian-stock --qemu "$stock_qemu" --debian "$top/out/debian.img" --time
 # the host engine (6.0), whose protocol checks fail the run on any violation.
 hvq=$("$here/qemu.sh" --print)
 step runner/minihost-killed "$top/tests/selftest/runner.sh" minihost-killed
+step runner/engine-killed "$top/tests/selftest/runner.sh" engine-killed
 vm_suite qemu-hyperv-c --hyperv --qemu "$hvq" --smp 2 --mem 1G,maxmem=64G --timeout 600 \
 	--append hvrs.test_timeout=420 --host-script "$top/tests/vm/suites/qemu-hyperv-c/host.sh" -- \
 	-object memory-backend-ram,id=hamem,size=2G -device vmbus-bridge \

@@ -54,10 +54,10 @@ minihost-killed)
 	# The external VMBus host dies under a running guest (QEMU in external-host mode): the run
 	# must fail within seconds, saying so, not hang until run-vm.sh's timeout (a guest waiting
 	# for a VMBus answer waits forever). The minihost is killed once QEMU has connected to it and
-	# the guest has started its first test (10-connect: modprobe hv_vmbus).
+	# the guest has started its first test (10-c-connect: modprobe hv_vmbus).
 	qemu=$("$S/qemu.sh" --print) || { echo "self-test: no project QEMU"; exit 1; }
 	"$top/tests/vm/with-minihost.sh" --host-log "$out/minihost.log" -- --quiet \
-		--suite vmbus-minihost --hyperv --qemu "$qemu" --timeout 400 \
+		--suite minihost-c --hyperv --qemu "$qemu" --timeout 400 \
 		--log "$out/console.log" >"$out/run.out" 2>&1 &
 	run=$!
 	kill_tree() { # pid: it and everything below it, deepest first
@@ -91,7 +91,7 @@ minihost-killed)
 	wait "$run"
 	rc=$?
 	o=$(cat "$out/run.out")
-	expect "external host killed" $rc "$o" 'not ok vmbus-minihost/minihost' || exit 1
+	expect "external host killed" $rc "$o" 'not ok minihost-c/minihost' || exit 1
 	expect "external host killed" $rc "$o" 'external VMBus host .* died while the VM was running' || exit 1
 	grep -A 1 'not ok' <<<"$o"
 	echo "self-test: the run stopped $(( $(date +%s) - s ))s after the minihost was killed"
@@ -118,6 +118,46 @@ kernel-cache)
 	o=$("$S/kernel.sh" --verify "$out/config" 2>&1)
 	expect "lost fragment line" $? "$o" 'lost: CONFIG_HYPERV_VMBUS=m' || exit 1
 	echo "self-test: cache keys $k1 / $k2 / $k3; warm run reused the cache"
+	;;
+engine-killed)
+	# The same for the host engine (scripts/run-vm-engine.sh): killed under a running guest,
+	# the run stops within seconds and says the engine died.
+	qemu=$("$S/qemu.sh" --print) || { echo "self-test: no project QEMU"; exit 1; }
+	"$S/run-vm-engine.sh" --suite host-engine-c --qemu "$qemu" --timeout 400 --quiet \
+		--log "$out/console.log" >"$out/run.out" 2>&1 &
+	run=$!
+	ekill() { # pid: it and everything below it
+		local c
+		for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do ekill "$c"; done
+		kill "$1" 2>/dev/null
+	}
+	eng=""
+	for _ in $(seq 3000); do # 300 s: cargo build (cached), QEMU start and the guest's boot
+		if grep -q 'HVRS-TEST-BEGIN' "$out/console.log" 2>/dev/null; then
+			eng=$(pgrep -P "$run" -x hv-host)
+			break
+		fi
+		kill -0 "$run" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ -z "$eng" ]; then
+		ekill "$run"
+		echo "self-test: the guest never started a test under the engine:"; tail -n 20 "$out/run.out"
+		exit 1
+	fi
+	kill -KILL "$eng"
+	s=$(date +%s)
+	for _ in $(seq 600); do kill -0 "$run" 2>/dev/null || break; sleep 0.1; done # 60 s
+	if kill -0 "$run" 2>/dev/null; then
+		ekill "$run"
+		echo "self-test: the run still going 60 s after the engine was killed"
+		exit 1
+	fi
+	wait "$run"
+	rc=$?
+	o=$(cat "$out/run.out")
+	expect "host engine killed" $rc "$o" 'the host engine died during the run' || exit 1
+	echo "self-test: the run stopped $(( $(date +%s) - s ))s after the engine was killed"
 	;;
 *)
 	echo "usage: $0 compile-error|failing-test|guest-panic|guest-hang|kernel-cache|minihost-killed" >&2
