@@ -6,4 +6,36 @@
 //! drivers talk to the hypervisor and the bus only through the safe API here. The module is
 //! compiled into `hv_vmbus.ko` (crate `vmbus`) and reaches the other modules through its rmeta.
 
+mod cstatic;
+mod ffi;
+mod fmt;
+mod sysfs;
+
+pub mod bus;
+pub mod channel;
+pub mod device;
+pub mod driver;
+pub mod hypercall;
 pub mod hypervisor;
+pub mod monitor;
+pub mod page;
+pub mod ring;
+pub mod sync;
+pub mod synic;
+pub mod workqueue;
+
+/// Returns the `max_version` module parameter of `hv_vmbus` (`VERSION_WIN10_V6_0` by default).
+///
+/// It is declared in C (`drivers/hv/vmbus/vmbus_shim.c`) to keep the C driver's 0444
+/// permissions, which Rust `module!` parameters lack in 7.2.
+pub fn max_version_param() -> u32 {
+    // SAFETY: The shim reads a module parameter that only module loading writes.
+    unsafe { ffi::hvrs_max_version() }
+}
+
+/// Returns `true` if `cpu` can take a channel's interrupts: a valid CPU number, a housekeeping
+/// CPU for managed interrupts (not isolated), and online.
+pub fn cpu_can_target(cpu: u32) -> bool {
+    // SAFETY: The shim checks the CPU number against the masks' size first.
+    unsafe { ffi::hvrs_cpu_can_target(cpu) }
+}

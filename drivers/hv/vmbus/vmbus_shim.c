@@ -1,15 +1,216 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * C shims for the static inlines and macros of the kernel's Hyper-V headers that Rust cannot call
- * directly. Each is a one-line forwarder; the logic stays in Rust (rust/hv).
+ * C shims for the static inlines, macros and variables of the kernel's Hyper-V, CPU-hotplug and
+ * workqueue headers that Rust cannot reach directly. Each is a short forwarder; the logic stays in
+ * Rust (rust/hv), which declares these functions by hand (the kernel's bindings crate cannot be
+ * extended out of tree).
  */
+#include <linux/build_bug.h>
+#include <linux/cpuhotplug.h>
+#include <linux/cpumask.h>
+#include <linux/device.h>
+#include <linux/gfp.h>
+#include <linux/hyperv.h>
+#include <linux/io.h>
+#include <linux/irqflags.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/percpu.h>
+#include <linux/sched/isolation.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+#include <linux/vmalloc.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
+#include <asm/irq_vectors.h>
 #include <asm/mshyperv.h>
 
 #include "vmbus_shim.h"
+
+/*
+ * The Rust side (rust/hv_proto/src/synic.rs) spells out the architectural MSR numbers of the
+ * SynIC; `hv_get_msr()`/`hv_set_msr()` take the same numbers on x86.
+ */
+static_assert(HV_MSR_SCONTROL == 0x40000080);
+static_assert(HV_MSR_SIEFP == 0x40000082);
+static_assert(HV_MSR_SIMP == 0x40000083);
+static_assert(HV_MSR_EOM == 0x40000084);
+static_assert(HV_MSR_SINT0 == 0x40000090);
+static_assert(HV_HYP_PAGE_SIZE == PAGE_SIZE);
+
+/*
+ * The C driver's `max_version` parameter, with its permissions (0444, so it shows under
+ * /sys/module/hv_vmbus/parameters/, which Rust `module!` parameters do not in 7.2).
+ */
+static uint max_version = VERSION_WIN10_V6_0;
+module_param(max_version, uint, 0444);
+MODULE_PARM_DESC(max_version,
+		 "Maximal VMBus protocol version which can be negotiated");
+
+u32 hvrs_max_version(void)
+{
+	return max_version;
+}
 
 /* `hv_is_hyperv_initialized()` is an exported function on x86, a static inline elsewhere. */
 bool hvrs_is_hyperv_initialized(void)
 {
 	return hv_is_hyperv_initialized();
+}
+
+bool hvrs_is_root_partition(void)
+{
+	return hv_root_partition();
+}
+
+bool hvrs_nested(void)
+{
+	return hv_nested;
+}
+
+bool hvrs_paravisor_present(void)
+{
+	return ms_hyperv.paravisor_present;
+}
+
+bool hvrs_isolation_supported(void)
+{
+	return hv_is_isolation_supported();
+}
+
+bool hvrs_confidential_vmbus_available(void)
+{
+	return ms_hyperv.confidential_vmbus_available;
+}
+
+u8 hvrs_vtl(void)
+{
+	return ms_hyperv.vtl;
+}
+
+bool hvrs_recommend_using_aeoi(void)
+{
+	return hv_recommend_using_aeoi();
+}
+
+u32 hvrs_vp_index(unsigned int cpu)
+{
+	return hv_cpu_number_to_vp_number(cpu);
+}
+
+/*
+ * Whether `cpu` may take a channel's interrupts (`vmbus_channel_set_cpu()`): a valid CPU
+ * number, a housekeeping CPU for managed interrupts, and online.
+ */
+bool hvrs_cpu_can_target(unsigned int cpu)
+{
+	return cpu < nr_cpumask_bits &&
+	       cpumask_test_cpu(cpu, housekeeping_cpumask(HK_TYPE_MANAGED_IRQ)) &&
+	       cpu_online(cpu);
+}
+
+/* `device_match_driver_override()`: 1 match, 0 overridden to another driver, -1 no override. */
+int hvrs_device_match_driver_override(void *dev, const void *drv)
+{
+	return device_match_driver_override(dev, drv);
+}
+
+u8 hvrs_callback_vector(void)
+{
+	return HYPERVISOR_CALLBACK_VECTOR;
+}
+
+/*
+ * A slow hypercall with `len` bytes of input and no output: the input is copied into this CPU's
+ * hypercall input page (`hyperv_pcpu_input_arg`, page-aligned and physically contiguous, as the
+ * hypervisor requires) with interrupts off, as `hv_post_message()` does.
+ */
+u64 hvrs_hypercall(u64 control, const void *input, size_t len)
+{
+	unsigned long flags;
+	void *page;
+	u64 status;
+
+	if (len > HV_HYP_PAGE_SIZE)
+		return HV_STATUS_INVALID_PARAMETER;
+
+	local_irq_save(flags);
+	page = *this_cpu_ptr(hyperv_pcpu_input_arg);
+	memcpy(page, input, len);
+	status = hv_do_hypercall(control, page, NULL);
+	local_irq_restore(flags);
+	return status;
+}
+
+/* A fast hypercall with 8 bytes of input in a register; `control` has the fast bit set. */
+u64 hvrs_fast_hypercall8(u64 control, u64 input)
+{
+	return _hv_do_fast_hypercall8(control, input);
+}
+
+void *hvrs_alloc_zeroed_page(void)
+{
+	return (void *)get_zeroed_page(GFP_KERNEL);
+}
+
+void hvrs_free_page(void *addr)
+{
+	free_page((unsigned long)addr);
+}
+
+u64 hvrs_virt_to_phys(const void *addr)
+{
+	return virt_to_phys((void *)addr);
+}
+
+/*
+ * A dynamic CPU-hotplug state in the AP online section: `startup` runs on each online CPU now and
+ * on every CPU that comes online, `teardown` on each CPU that goes offline, both on that CPU.
+ * Returns the state (> 0) or a negative errno.
+ */
+int hvrs_cpuhp_setup(const char *name, int (*startup)(unsigned int cpu),
+		     int (*teardown)(unsigned int cpu))
+{
+	return cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, name, startup, teardown);
+}
+
+/* Runs `teardown` on each online CPU, then frees the state. */
+void hvrs_cpuhp_remove(int state)
+{
+	cpuhp_remove_state(state);
+}
+
+/* Memory shared with the host: zeroed, page-aligned, virtually contiguous. */
+void *hvrs_vzalloc(size_t size)
+{
+	return vzalloc(size);
+}
+
+/* The barriers of the ring buffer protocol (`virt_mb()`, `virt_rmb()`): SMP barriers even on UP. */
+void hvrs_virt_mb(void)
+{
+	virt_mb();
+}
+
+void hvrs_virt_rmb(void)
+{
+	virt_rmb();
+}
+
+unsigned long hvrs_spin_lock_irqsave(void *lock)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(lock, flags);
+	return flags;
+}
+
+void hvrs_spin_unlock_irqrestore(void *lock, unsigned long flags)
+{
+	spin_unlock_irqrestore(lock, flags);
+}
+
+struct workqueue_struct *hvrs_alloc_ordered_workqueue(const char *name)
+{
+	return alloc_ordered_workqueue("%s", WQ_MEM_RECLAIM, name);
 }

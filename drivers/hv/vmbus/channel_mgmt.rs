@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Channel management: the devices of primary channels, their creation and removal, target
+//! CPUs, and the release of relids.
+//!
+//! C source: `drivers/hv/channel_mgmt.c` (`vmbus_add_channel_work()`, `init_vp_index()`,
+//! `vmbus_onoffer_rescind()`, `hv_process_channel_removal()`, `vmbus_free_channels()`).
+//!
+//! Devices are added and removed on the ordered `hv_pri_chan` workqueue, never on the message
+//! worker: a driver's probe may open its channel and wait for the host's answer, which the
+//! message worker delivers. A relid is released (RELID_RELEASED) after the host rescinded it and
+//! the channel's device is gone, when the last reference to the device goes away, as in C.
+
+#![forbid(unsafe_code)]
+
+use kernel::{
+    prelude::*,
+    sync::{Arc, ArcBorrow},
+    workqueue::{impl_has_work, Work, WorkItem},
+};
+
+use crate::connection::{Out, Vmbus, CONNECT_CPU};
+use crate::hv::{
+    channel::{Channel, ChannelState},
+    cpu_can_target,
+    device::{DeviceOwner, Registration},
+};
+
+/// The device of a primary channel; dropping it removes the device.
+pub(crate) struct DeviceEntry {
+    relid: u32,
+    _registration: Registration,
+}
+
+/// What the device worker does.
+pub(crate) enum DeviceOp {
+    /// Create the device of a new primary channel.
+    Add(Arc<Channel>),
+    /// Remove the device of a rescinded channel, then release its relid.
+    Remove(u32),
+}
+
+/// A [`DeviceOp`] queued on `hv_pri_chan`.
+#[pin_data]
+pub(crate) struct DeviceWork {
+    pub(crate) vmbus: Arc<Vmbus>,
+    pub(crate) op: DeviceOp,
+    #[pin]
+    pub(crate) work: Work<DeviceWork>,
+}
+
+impl_has_work! {
+    impl HasWork<Self> for DeviceWork { self.work }
+}
+
+impl WorkItem for DeviceWork {
+    type Pointer = Pin<KBox<DeviceWork>>;
+
+    fn run(this: Pin<KBox<DeviceWork>>) {
+        match &this.op {
+            DeviceOp::Add(channel) => this.vmbus.add_device(channel),
+            DeviceOp::Remove(relid) => this.vmbus.remove_device(*relid),
+        }
+    }
+}
+
+/// Picks the CPU a new channel's interrupts go to (`init_vp_index()`).
+///
+/// Channels of the integration services and other slow devices go to the connect CPU.
+/// Performance channels (storage, network) are spread: each takes the first CPU that can take
+/// interrupts and has no performance channel yet; when every CPU has one, the round starts over.
+/// Subchannels avoid the CPUs their primary and siblings use while there are CPUs left.
+///
+/// This is the C algorithm for one NUMA node; with several nodes the C driver also rotates over
+/// the nodes, which this does not do yet.
+pub(crate) fn init_vp_index(channel: &Channel, allocated: &mut KVec<bool>) -> u32 {
+    if !channel.dev_type().is_perf() {
+        return CONNECT_CPU;
+    }
+    for _round in 0..2 {
+        let pick = (0u32..)
+            .zip(allocated.iter())
+            .find(|(cpu, used)| !**used && cpu_can_target(*cpu))
+            .map(|(cpu, _)| cpu);
+        if let Some(cpu) = pick {
+            if let Some(used) = usize::try_from(cpu).ok().and_then(|i| allocated.get_mut(i)) {
+                *used = true;
+            }
+            return cpu;
+        }
+        // Every usable CPU has a performance channel: start over.
+        allocated.iter_mut().for_each(|used| *used = false);
+    }
+    CONNECT_CPU
+}
+
+/// Takes channel `relid` out of the table, giving its CPU back (`vmbus_channel_unmap_relid()`,
+/// `hv_clear_allocated_cpu()`). Returns the channel.
+pub(crate) fn forget(out: &mut Out<'_>, relid: u32) -> Option<Arc<Channel>> {
+    let channel = out.vmbus.channels.remove(relid)?;
+    if channel.dev_type().is_perf() {
+        if let Some(used) = usize::try_from(channel.target_cpu())
+            .ok()
+            .and_then(|i| out.perf_cpus.get_mut(i))
+        {
+            *used = false;
+        }
+    }
+    Some(channel)
+}
+
+impl Vmbus {
+    /// Creates the device of a new primary channel (`vmbus_add_channel_work()`).
+    fn add_device(self: &Arc<Self>, channel: &Arc<Channel>) {
+        let relid = channel.relid();
+        if channel.is_rescinded() {
+            // Rescinded before its device existed: the queued removal releases it.
+            return;
+        }
+        // The C driver's name for "offered, with a device" (`CHANNEL_OPEN_STATE`).
+        channel.set_state(ChannelState::Open);
+        let owner: Arc<dyn DeviceOwner> = self.clone();
+        let registration = match Registration::new(&self.parent, channel.clone(), owner) {
+            Ok(r) => r,
+            Err(e) => {
+                pr_err!(
+                    "unable to add child device object (relid {}): {:?}\n",
+                    relid,
+                    e
+                );
+                channel.set_state(ChannelState::Offer);
+                self.give_back(relid);
+                return;
+            }
+        };
+        let mut devices = self.devices.lock();
+        if devices
+            .push(
+                DeviceEntry {
+                    relid,
+                    _registration: registration,
+                },
+                GFP_KERNEL,
+            )
+            .is_err()
+        {
+            drop(devices);
+            pr_err!("unable to add child device object (relid {})\n", relid);
+            self.give_back(relid);
+        }
+    }
+
+    /// Removes the device of a rescinded channel (`vmbus_onoffer_rescind()`); its release
+    /// releases the relid. A channel without a device is released here.
+    fn remove_device(self: &Arc<Self>, relid: u32) {
+        let entry = {
+            let mut devices = self.devices.lock();
+            let i = devices.iter().position(|d| d.relid == relid);
+            i.and_then(|i| devices.remove(i).ok())
+        };
+        match entry {
+            // Unregisters the device; `device_released()` follows, now or at its last put.
+            Some(entry) => drop(entry),
+            None => self.release(relid, None),
+        }
+    }
+
+    /// Forgets a channel that got no device and gives its offer back to the host.
+    fn give_back(self: &Arc<Self>, relid: u32) {
+        self.with_conn(|conn, out| {
+            forget(out, relid);
+            if let Err(e) = conn.drop_offer(relid, out) {
+                pr_err!("cannot give back the offer of relid {}: {}\n", relid, e);
+            }
+        });
+    }
+
+    /// Forgets channel `relid` (if it is still `channel`, when given) and, if the host rescinded
+    /// it, sends RELID_RELEASED (`hv_process_channel_removal()`).
+    fn release(self: &Arc<Self>, relid: u32, channel: Option<&Arc<Channel>>) {
+        self.with_conn(|conn, out| {
+            let current = out.vmbus.channels.get(relid);
+            let current = current.as_ref();
+            let same = match (current, channel) {
+                (Some(cur), Some(ch)) => Arc::ptr_eq(cur, ch),
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            let rescinded = match channel {
+                Some(ch) => ch.is_rescinded(),
+                None => current.is_some_and(|c| c.is_rescinded()),
+            };
+            if same {
+                forget(out, relid);
+            }
+            if rescinded {
+                if let Err(e) = conn.release_relid(relid, out) {
+                    pr_err!("cannot release relid {}: {}\n", relid, e);
+                }
+            }
+        });
+    }
+
+    /// Removes every device, before the connection is unloaded (`vmbus_free_channels()`).
+    ///
+    /// From now on offers and rescinds no longer create or remove devices.
+    pub(crate) fn remove_devices(self: &Arc<Self>) {
+        self.state.lock().removing = true;
+        self.device_queue.drain();
+        let entries = core::mem::take(&mut *self.devices.lock());
+        drop(entries);
+    }
+
+    /// Drops every channel, once the connection is unloaded and no message is processed any
+    /// more. The channels refer to the connection, so this also breaks that cycle.
+    pub(crate) fn clear_channels(&self) {
+        self.channels.clear();
+    }
+}
+
+impl DeviceOwner for Vmbus {
+    fn device_released(self: ArcBorrow<'_, Self>, channel: &Arc<Channel>) {
+        let this: Arc<Vmbus> = self.into();
+        this.release(channel.relid(), Some(channel));
+    }
+}

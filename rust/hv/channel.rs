@@ -1,0 +1,1038 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Channels: what the host offered, and the driver API to open one and exchange packets.
+//!
+//! C header: [`include/linux/hyperv.h`](srctree/include/linux/hyperv.h) (`struct
+//! vmbus_channel`); C source: [`drivers/hv/channel.c`](srctree/drivers/hv/channel.c)
+//! (`vmbus_open()`, `vmbus_close()`, `vmbus_sendpacket()`, `vmbus_recvpacket()`,
+//! `vmbus_setevent()`), [`drivers/hv/connection.c`](srctree/drivers/hv/connection.c)
+//! (`vmbus_on_event()`, `vmbus_set_event()`), `vmbus_chan_sched()` in
+//! [`drivers/hv/vmbus_drv.c`](srctree/drivers/hv/vmbus_drv.c).
+//!
+//! A [`Channel`] is created for each offer and shared by the bus's relid table
+//! ([`ChannelTable`]), the bus device of a primary channel and the channel's sysfs directory.
+//! The offer is copied once; what changes (state, target CPU, counters) is atomic.
+//!
+//! A driver opens the channel of its device with [`OpenChannel::open`], which allocates the
+//! rings, describes them to the host in a GPADL and sends OPENCHANNEL; it closes it by dropping
+//! the [`OpenChannel`]. While open, host interrupts for the channel run the driver's
+//! [`ChannelHandler`] in softirq context, with the host's signals masked while it drains the
+//! inbound ring (the C driver's `HV_CALL_BATCHED` mode).
+//!
+//! Everything read from the rings is untrusted: the protocol core validates every index and
+//! descriptor, and a corrupt ring fails the channel (with one message), not the kernel.
+
+use core::ptr;
+
+use kernel::{
+    bindings,
+    cpu::CpuId,
+    device, new_spinlock, new_work, pr_warn_once,
+    prelude::*,
+    sync::{
+        atomic::{Acquire, Atomic, Relaxed, Release},
+        rcu, Arc, ArcBorrow, SpinLock,
+    },
+    workqueue::{self, impl_has_work, Work, WorkItem},
+};
+
+use super::{
+    device::Device,
+    hypercall, hypervisor,
+    monitor::{MonitorPage, MonitorPages},
+    page::SharedBuffer,
+    ring::PageRing,
+    sync::IrqSpinLock,
+};
+use crate::proto::{
+    devclass::{self, DevType},
+    guid::Guid,
+    ring::{
+        init_ring, IncomingRing, OutgoingPacket, OutgoingRing, PacketType, RingError,
+        RING_HEADER_SIZE,
+    },
+    vmbus::{OfferChannel, OfferFlags, Version, MAX_CHANNEL_RELIDS, MAX_USER_DEFINED_BYTES},
+};
+
+/// The direction of one of a channel's two rings.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RingDirection {
+    /// Guest to host (`outbound`).
+    Out,
+    /// Host to guest (`inbound`).
+    In,
+}
+
+/// A snapshot of a ring for sysfs (`struct hv_ring_buffer_debug_info`).
+#[derive(Copy, Clone, Debug, Default)]
+pub struct RingDebugInfo {
+    /// `interrupt_mask` of the ring.
+    pub interrupt_mask: u32,
+    /// `read_index` of the ring.
+    pub read_index: u32,
+    /// `write_index` of the ring.
+    pub write_index: u32,
+    /// Bytes written and not read.
+    pub bytes_avail_toread: u32,
+    /// Bytes free for the writer.
+    pub bytes_avail_towrite: u32,
+}
+
+/// The state of a channel as the C driver numbers it for sysfs (`enum vmbus_channel_state`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum ChannelState {
+    /// Offered, no device yet (`CHANNEL_OFFER_STATE`).
+    Offer = 0,
+    /// OPENCHANNEL sent (`CHANNEL_OPENING_STATE`).
+    Opening = 1,
+    /// Closed, with a device (`CHANNEL_OPEN_STATE`; the C name is misleading).
+    Open = 2,
+    /// Opened (`CHANNEL_OPENED_STATE`).
+    Opened = 3,
+}
+
+/// Counters of a channel, shown in its sysfs directory.
+pub struct ChannelStats {
+    /// Interrupts from the host for this channel while it had a handler (`interrupts`).
+    pub interrupts: Atomic<u64>,
+    /// Signals to the host (`sig_events`, sysfs `events`).
+    pub sig_events: Atomic<u64>,
+    /// Signals to the host because the inbound ring had been full (`intr_in_full`).
+    pub intr_in_full: Atomic<u64>,
+    /// Signals to the host because the outbound ring had been empty (`intr_out_empty`).
+    pub intr_out_empty: Atomic<u64>,
+    /// Times a send found the outbound ring full, counted once per full period
+    /// (`out_full_first`).
+    pub out_full_first: Atomic<u64>,
+    /// Sends that found the outbound ring full (`out_full_total`).
+    pub out_full_total: Atomic<u64>,
+}
+
+impl ChannelStats {
+    const fn new() -> Self {
+        Self {
+            interrupts: Atomic::new(0),
+            sig_events: Atomic::new(0),
+            intr_in_full: Atomic::new(0),
+            intr_out_empty: Atomic::new(0),
+            out_full_first: Atomic::new(0),
+            out_full_total: Atomic::new(0),
+        }
+    }
+
+    fn inc(counter: &Atomic<u64>) {
+        counter.add(1, Relaxed);
+    }
+}
+
+/// The control-path requests a channel needs from the bus's connection.
+///
+/// Implemented by the bus; every wait for the host is bounded.
+pub trait ChannelControl: Send + Sync {
+    /// Creates the ring GPADL of `channel` over the pages `pfns` (Linux pages) of `size` bytes,
+    /// the first `send_bytes` being the outbound ring, and waits for GPADL_CREATED. Returns the
+    /// GPADL handle.
+    ///
+    /// # Errors
+    ///
+    /// [`ETIMEDOUT`] if the host did not answer: it may still use the pages, which must then
+    /// be leaked; any other error means the host does not know them.
+    fn create_ring_gpadl(
+        self: ArcBorrow<'_, Self>,
+        channel: &Channel,
+        pfns: &[u64],
+        send_bytes: u32,
+        size: u32,
+    ) -> Result<u32>;
+
+    /// Tears GPADL `gpadl` down and waits for GPADL_TORNDOWN (at once if rescinded).
+    ///
+    /// # Errors
+    ///
+    /// [`ETIMEDOUT`] as for `create_ring_gpadl`: the pages must then be leaked.
+    fn teardown_gpadl(self: ArcBorrow<'_, Self>, channel: &Channel, gpadl: u32) -> Result;
+
+    /// Sends OPENCHANNEL and waits for OPENCHANNEL_RESULT.
+    ///
+    /// # Errors
+    ///
+    /// [`EIO`] if the host refused, [`ENODEV`] if the channel was rescinded, [`ETIMEDOUT`].
+    fn open(
+        self: ArcBorrow<'_, Self>,
+        channel: &Channel,
+        gpadl: u32,
+        target_vp: u32,
+        downstream_pageoffset: u32,
+        userdata: &[u8],
+    ) -> Result;
+
+    /// Sends CLOSECHANNEL (no answer comes; nothing if rescinded).
+    fn close(self: ArcBorrow<'_, Self>, channel: &Channel);
+}
+
+/// A channel offered by the host (`struct vmbus_channel`).
+///
+/// # Invariants
+///
+/// `open` is NULL or comes from `Arc::into_raw()` of the channel's [`OpenState`]; it is
+/// published before OPENCHANNEL and unpublished (then an RCU grace period passes) before the
+/// reference is given back.
+pub struct Channel {
+    offer: OfferChannel,
+    version: Version,
+    dev_type: DevType,
+    state: Atomic<u32>,
+    target_cpu: Atomic<u32>,
+    rescinded: Atomic<bool>,
+    low_latency: Atomic<bool>,
+    pages: Arc<MonitorPages>,
+    control: Arc<dyn ChannelControl>,
+    open: Atomic<*const OpenState>,
+    /// The counters of sysfs.
+    pub stats: ChannelStats,
+}
+
+// SAFETY: `open` is an RCU-published pointer to a `Send + Sync` object; every other field is
+// `Send` and `Sync`.
+unsafe impl Send for Channel {}
+
+// SAFETY: As above; `open` is only read with atomic loads under RCU.
+unsafe impl Sync for Channel {}
+
+impl Channel {
+    /// Creates the channel of `offer`, received on a connection of `version`, with its
+    /// interrupts targeted at `target_cpu`; `control` is the connection.
+    ///
+    /// # Errors
+    ///
+    /// [`ENOMEM`].
+    pub fn new(
+        offer: OfferChannel,
+        version: Version,
+        pages: Arc<MonitorPages>,
+        control: Arc<dyn ChannelControl>,
+        target_cpu: u32,
+    ) -> Result<Arc<Self>> {
+        let hvsock = { offer.offer.chn_flags }.contains(OfferFlags::TLNPI_PROVIDER_OFFER);
+        let class_id = offer.offer.if_type;
+        Ok(Arc::new(
+            Self {
+                offer,
+                version,
+                dev_type: devclass::dev_type(&class_id, hvsock),
+                state: Atomic::new(ChannelState::Offer as u32),
+                target_cpu: Atomic::new(target_cpu),
+                rescinded: Atomic::new(false),
+                low_latency: Atomic::new(false),
+                pages,
+                control,
+                open: Atomic::new(ptr::null()),
+                stats: ChannelStats::new(),
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    /// Returns the offer as received.
+    pub fn offer(&self) -> &OfferChannel {
+        &self.offer
+    }
+
+    /// Returns the channel's relid (`offermsg.child_relid`).
+    pub fn relid(&self) -> u32 {
+        self.offer.child_relid
+    }
+
+    /// Returns the device class GUID (`offermsg.offer.if_type`).
+    pub fn class_id(&self) -> Guid {
+        self.offer.offer.if_type
+    }
+
+    /// Returns the device instance GUID (`offermsg.offer.if_instance`).
+    pub fn instance_id(&self) -> Guid {
+        self.offer.offer.if_instance
+    }
+
+    /// Returns the device class (`channel->device_id`).
+    pub fn dev_type(&self) -> DevType {
+        self.dev_type
+    }
+
+    /// Returns the subchannel index, 0 for a primary channel.
+    pub fn sub_channel_index(&self) -> u16 {
+        self.offer.offer.sub_channel_index
+    }
+
+    /// Returns the user-defined bytes of the offer.
+    pub fn user_defined(&self) -> [u8; MAX_USER_DEFINED_BYTES] {
+        self.offer.offer.user_def
+    }
+
+    /// Returns `true` for a hv_sock channel (`is_hvsock_channel()`).
+    pub fn is_hvsock(&self) -> bool {
+        { self.offer.offer.chn_flags }.contains(OfferFlags::TLNPI_PROVIDER_OFFER)
+    }
+
+    /// Returns `true` if the host allocated a monitor id (MNF) for the channel.
+    pub fn monitor_allocated(&self) -> bool {
+        self.offer.monitor_allocated()
+    }
+
+    /// Returns the monitor id (`offermsg.monitorid`).
+    pub fn monitor_id(&self) -> u8 {
+        self.offer.monitorid
+    }
+
+    /// Returns the pending bits of the channel's monitor group on page `which`.
+    pub fn monitor_pending(&self, which: MonitorPage) -> u32 {
+        self.pages.pending(which, self.monitor_id())
+    }
+
+    /// Returns the channel's monitor latency on page `which`.
+    pub fn monitor_latency(&self, which: MonitorPage) -> u32 {
+        self.pages.latency(which, self.monitor_id())
+    }
+
+    /// Returns the channel's monitor connection id on page `which`.
+    pub fn monitor_conn_id(&self, which: MonitorPage) -> u32 {
+        self.pages.conn_id(which, self.monitor_id())
+    }
+
+    /// Returns the state as sysfs shows it.
+    pub fn state(&self) -> u32 {
+        self.state.load(Relaxed)
+    }
+
+    /// Sets the state.
+    pub fn set_state(&self, state: ChannelState) {
+        self.state.store(state as u32, Relaxed);
+    }
+
+    /// Returns the CPU the channel's interrupts go to (`target_cpu`).
+    pub fn target_cpu(&self) -> u32 {
+        self.target_cpu.load(Relaxed)
+    }
+
+    /// Sets the CPU the channel's interrupts go to.
+    pub fn set_target_cpu(&self, cpu: u32) {
+        self.target_cpu.store(cpu, Relaxed);
+    }
+
+    /// Marks the channel rescinded by the host.
+    pub fn rescind(&self) {
+        self.rescinded.store(true, Relaxed);
+    }
+
+    /// Returns `true` once the host rescinded the channel.
+    pub fn is_rescinded(&self) -> bool {
+        self.rescinded.load(Relaxed)
+    }
+
+    /// Signals the host directly rather than through the monitor page, for latency-sensitive
+    /// channels (`set_channel_low_latency()`; netvsc does this).
+    pub fn set_low_latency(&self, on: bool) {
+        self.low_latency.store(on, Relaxed);
+    }
+
+    /// Calls `f` for the channel and then each of its subchannels, in offer order.
+    pub fn for_each_channel(&self, mut f: impl FnMut(&Channel)) {
+        f(self);
+    }
+
+    /// Runs `f` on the open state under RCU, if the channel is open.
+    fn with_open<R>(&self, f: impl FnOnce(&OpenState) -> R) -> Option<R> {
+        let _guard = rcu::read_lock();
+        let p = self.open.load(Acquire);
+        // SAFETY: A non-NULL `open` points at the published `OpenState`, which stays valid
+        // until an RCU grace period after it is unpublished (type invariant); we hold the RCU
+        // read lock for the duration of `f`.
+        unsafe { p.as_ref() }.map(f)
+    }
+
+    /// Returns the state of one of the channel's rings, for sysfs.
+    ///
+    /// # Errors
+    ///
+    /// [`EINVAL`] while the channel has no rings (it is not open), as
+    /// `hv_ringbuffer_get_debuginfo()`.
+    pub fn ring_debug(&self, direction: RingDirection) -> Result<RingDebugInfo> {
+        self.with_open(|open| open.ring_debug(direction))
+            .ok_or(EINVAL)
+    }
+
+    /// Moves the channel's interrupts to `cpu`, on a write to its `cpu` sysfs file
+    /// (`vmbus_channel_set_cpu()`); `valid` is `cpu` if it may take channel interrupts.
+    ///
+    /// # Errors
+    ///
+    /// As the C driver: [`EIO`] before VMBus 4.1, [`EINVAL`] for an invalid or offline CPU,
+    /// [`EIO`] unless the channel is open.
+    pub fn set_cpu_from_sysfs(&self, cpu: u32, valid: Option<CpuId>) -> Result {
+        if self.version < Version::WIN10_V4_1 {
+            return Err(EIO);
+        }
+        if valid.is_none() {
+            return Err(EINVAL);
+        }
+        if self.state() != ChannelState::Opened as u32 {
+            return Err(EIO);
+        }
+        if cpu == self.target_cpu() {
+            return Ok(());
+        }
+        // TODO: MODIFYCHANNEL (the state machine has it); until then the interrupts stay where
+        // they are.
+        Err(EIO)
+    }
+
+    /// The channel was signalled by the host (`vmbus_chan_sched()`), in hard-IRQ context.
+    pub fn on_interrupt(&self) {
+        // Hard-IRQ context is an RCU read-side critical section.
+        let p = self.open.load(Acquire);
+        // SAFETY: As in `with_open`; the interrupt handler runs with interrupts off, which
+        // holds off the grace period the unpublisher waits for.
+        let Some(open) = (unsafe { p.as_ref() }) else {
+            return;
+        };
+        if open.closing.load(Relaxed) || open.failed.load(Relaxed) {
+            return;
+        }
+        ChannelStats::inc(&self.stats.interrupts);
+        // `hv_begin_read()`: no more signals while the handler drains the ring.
+        open.mask_inbound(true);
+        // SAFETY: `p` came from `Arc::into_raw()` and is alive (see above).
+        let open = unsafe { ArcBorrow::from_raw(p) };
+        // Already queued means it will run anyway.
+        drop(workqueue::system_bh().enqueue(Arc::from(open)));
+    }
+
+    /// Signals the host that the channel has news (`vmbus_setevent()`).
+    fn signal_host(&self) {
+        if self.monitor_allocated() && !self.low_latency.load(Relaxed) {
+            self.pages.send_interrupt(self.relid());
+            self.pages.trigger(self.monitor_id());
+            return;
+        }
+        // `vmbus_set_event()`.
+        if !self.offer.is_dedicated_interrupt() {
+            self.pages.send_interrupt(self.relid());
+        }
+        ChannelStats::inc(&self.stats.sig_events);
+        if let Err(status) = hypercall::signal_event(self.offer.connection_id) {
+            pr_warn_once!("HvSignalEvent failed: {:#x}\n", status.0);
+        }
+    }
+
+    /// Publishes `open` for the interrupt handler.
+    fn publish_open(&self, open: &Arc<OpenState>) {
+        // INVARIANT: The raw pointer owns one reference until `unpublish_open` takes it back.
+        self.open.store(Arc::into_raw(open.clone()), Release);
+    }
+
+    /// Unpublishes the open state: after this no interrupt reaches the handler and no handler
+    /// runs any more.
+    fn unpublish_open(&self) {
+        let p = self.open.xchg(ptr::null(), Acquire);
+        if p.is_null() {
+            return;
+        }
+        // SAFETY: Called in process context without RCU read locks: waits until no interrupt
+        // handler or `with_open` still uses `p`.
+        unsafe { bindings::synchronize_rcu() };
+        // SAFETY: `p` came from `Arc::into_raw()` in `publish_open` and was unpublished above,
+        // so this takes back the reference it owned.
+        let open = unsafe { Arc::from_raw(p) };
+        open.closing.store(true, Relaxed);
+        // A queued handler sees `closing` and returns; a running one finishes.
+        // SAFETY: `work` is an initialized work item, alive as long as `open`.
+        unsafe { bindings::flush_work(Work::raw_get(&open.work)) };
+    }
+}
+
+/// What a driver does when its channel has packets (`onchannel_callback`).
+pub trait ChannelHandler: Send + Sync {
+    /// The host signalled the channel: receive its packets with [`ChannelIo::recv`] until it
+    /// returns `None`. Runs in softirq context; must not sleep. Packets that arrive while it
+    /// runs make it run again.
+    fn on_channel_event(&self, io: &ChannelIo<'_>);
+}
+
+/// The rings and handler of an open channel.
+#[pin_data]
+struct OpenState {
+    channel: Arc<Channel>,
+    buffer: Arc<SharedBuffer>,
+    out_mem: PageRing,
+    in_mem: PageRing,
+    #[pin]
+    outbound: IrqSpinLock<Outbound>,
+    /// Only the handler reads the inbound ring, in the BH work, which never runs concurrently.
+    #[pin]
+    inbound: SpinLock<IncomingRing<PageRing>>,
+    handler: Arc<dyn ChannelHandler>,
+    closing: Atomic<bool>,
+    /// Set on the first corrupt ring: the channel is dead.
+    failed: Atomic<bool>,
+    #[pin]
+    work: Work<OpenState>,
+}
+
+/// The outbound ring and its "was full" flag (`out_full_flag`).
+struct Outbound {
+    ring: OutgoingRing<PageRing>,
+    full: bool,
+}
+
+impl_has_work! {
+    impl HasWork<Self> for OpenState { self.work }
+}
+
+impl WorkItem for OpenState {
+    type Pointer = Arc<OpenState>;
+
+    /// Runs the handler (`vmbus_on_event()`).
+    fn run(this: Arc<OpenState>) {
+        if this.closing.load(Relaxed) || this.failed.load(Relaxed) {
+            return;
+        }
+        this.handler.on_channel_event(&ChannelIo { open: &this });
+        if this.closing.load(Relaxed) {
+            return;
+        }
+        // `hv_end_read()`: unmask; if packets came meanwhile, no signal will announce them.
+        let pending = this.inbound.lock().end_read();
+        match pending {
+            Ok(0) => {}
+            Ok(_) => {
+                this.mask_inbound(true);
+                drop(workqueue::system_bh().enqueue(this.clone()));
+            }
+            Err(e) => this.fail(e),
+        }
+    }
+}
+
+impl OpenState {
+    /// Sets the inbound ring's `interrupt_mask` (`hv_begin_read()` / the first half of
+    /// `hv_end_read()`).
+    fn mask_inbound(&self, masked: bool) {
+        use crate::proto::ring::{ControlField, RingMem};
+        self.in_mem
+            .write_control(ControlField::InterruptMask, u32::from(masked));
+        self.in_mem.mb();
+    }
+
+    fn ring_debug(&self, direction: RingDirection) -> RingDebugInfo {
+        use crate::proto::ring::{ControlField, RingMem};
+        let mem = match direction {
+            RingDirection::Out => &self.out_mem,
+            RingDirection::In => &self.in_mem,
+        };
+        let read_index = mem.read_control(ControlField::ReadIndex);
+        let write_index = mem.read_control(ControlField::WriteIndex);
+        let size = mem.data_len();
+        // `hv_get_ringbuffer_availbytes()`, on whatever the indices say (sysfs shows it as is).
+        let to_read = if write_index >= read_index {
+            write_index - read_index
+        } else {
+            size.wrapping_sub(read_index).wrapping_add(write_index)
+        };
+        RingDebugInfo {
+            interrupt_mask: mem.read_control(ControlField::InterruptMask),
+            read_index,
+            write_index,
+            bytes_avail_toread: to_read,
+            bytes_avail_towrite: size.wrapping_sub(to_read),
+        }
+    }
+
+    /// Fails the channel after the host corrupted a ring.
+    fn fail(&self, e: RingError) {
+        if !self.failed.xchg(true, Relaxed) {
+            pr_err!(
+                "channel {}: {}; the channel is disabled\n",
+                self.channel.relid(),
+                e
+            );
+        }
+    }
+
+    /// Writes a packet and signals the host if needed (`hv_ringbuffer_write()`).
+    fn send(&self, pkt: &OutgoingPacket<'_>, payload: &[&[u8]]) -> Result {
+        if self.failed.load(Relaxed) {
+            return Err(EIO);
+        }
+        if self.channel.is_rescinded() {
+            return Err(ENODEV);
+        }
+        let stats = &self.channel.stats;
+        let signal = {
+            let mut out = self.outbound.lock();
+            match out.ring.write_packet(pkt, payload) {
+                Ok(signal) => {
+                    out.full = false;
+                    signal
+                }
+                Err(RingError::Full) => {
+                    ChannelStats::inc(&stats.out_full_total);
+                    if !out.full {
+                        out.full = true;
+                        ChannelStats::inc(&stats.out_full_first);
+                    }
+                    return Err(EAGAIN);
+                }
+                Err(RingError::TooLarge | RingError::InvalidArgument) => return Err(EINVAL),
+                Err(e) => {
+                    drop(out);
+                    self.fail(e);
+                    return Err(EIO);
+                }
+            }
+        };
+        if signal {
+            ChannelStats::inc(&stats.intr_out_empty);
+            self.channel.signal_host();
+        }
+        Ok(())
+    }
+}
+
+/// `ENOBUFS`, which `kernel::error::code` lacks.
+fn enobufs() -> Error {
+    Error::from_errno(-(bindings::ENOBUFS as i32))
+}
+
+/// A packet received by [`ChannelIo::recv`].
+#[derive(Copy, Clone, Debug)]
+pub struct RecvPacket {
+    /// Packet type (`VM_PKT_*`).
+    pub packet_type: PacketType,
+    /// Transaction id; echo it in the completion.
+    pub trans_id: u64,
+    /// The sender asks for a completion.
+    pub completion_requested: bool,
+    /// Payload bytes copied, padding included.
+    pub len: usize,
+}
+
+/// Access to an open channel's rings from its handler.
+pub struct ChannelIo<'a> {
+    open: &'a OpenState,
+}
+
+impl ChannelIo<'_> {
+    /// Returns the channel.
+    pub fn channel(&self) -> &Channel {
+        &self.open.channel
+    }
+
+    /// Copies the next packet's payload into `buf` and consumes it (`vmbus_recvpacket()`);
+    /// `None` if the ring is empty.
+    ///
+    /// # Errors
+    ///
+    /// [`ENOBUFS`] if `buf` is too small (the packet stays), [`EIO`] if the host corrupted the
+    /// ring (the channel is then disabled).
+    pub fn recv(&self, buf: &mut [u8]) -> Result<Option<RecvPacket>> {
+        if self.open.failed.load(Relaxed) {
+            return Err(EIO);
+        }
+        let (result, signal) = {
+            let mut ring = self.open.inbound.lock();
+            match ring.read_packet(buf) {
+                Ok((info, len)) => (
+                    Ok(Some(RecvPacket {
+                        packet_type: info.packet_type,
+                        trans_id: info.trans_id,
+                        completion_requested: info.completion_requested(),
+                        len,
+                    })),
+                    ring.commit_read(),
+                ),
+                Err(RingError::Empty) => (Ok(None), false),
+                Err(RingError::BufferTooSmall { .. }) => (Err(enobufs()), false),
+                Err(e) => {
+                    drop(ring);
+                    self.open.fail(e);
+                    (Err(EIO), false)
+                }
+            }
+        };
+        if signal {
+            ChannelStats::inc(&self.open.channel.stats.intr_in_full);
+            self.open.channel.signal_host();
+        }
+        result
+    }
+
+    /// Sends an in-band packet (`vmbus_sendpacket()`), see [`OpenChannel::send_inband`].
+    ///
+    /// # Errors
+    ///
+    /// As [`OpenChannel::send_inband`].
+    pub fn send_inband(&self, payload: &[&[u8]], trans_id: u64, completion: bool) -> Result {
+        self.open
+            .send(&OutgoingPacket::inband(trans_id, completion), payload)
+    }
+
+    /// Sends the completion of request `trans_id` with `payload`.
+    ///
+    /// # Errors
+    ///
+    /// As [`OpenChannel::send_inband`].
+    pub fn send_completion(&self, payload: &[&[u8]], trans_id: u64) -> Result {
+        self.open
+            .send(&OutgoingPacket::completion(trans_id), payload)
+    }
+}
+
+/// The sizes and user data of [`OpenChannel::open`].
+#[derive(Copy, Clone, Debug)]
+pub struct OpenParams<'a> {
+    /// Size of the outbound ring in bytes, its 4 KiB control page included; a multiple of
+    /// 4 KiB, at least two pages.
+    pub send_ring_size: usize,
+    /// Size of the inbound ring in bytes, as `send_ring_size`.
+    pub recv_ring_size: usize,
+    /// Bytes for the host's endpoint in OPENCHANNEL, at most 120.
+    pub userdata: &'a [u8],
+}
+
+/// An open channel, closed on drop (`vmbus_open()` / `vmbus_close()`).
+///
+/// It borrows the bound device, so it lives in the driver's `Data<'bound>` and is closed at
+/// the latest when the driver unbinds.
+pub struct OpenChannel<'bound> {
+    _dev: &'bound Device<device::Bound>,
+    open: Arc<OpenState>,
+    gpadl: u32,
+}
+
+impl<'bound> OpenChannel<'bound> {
+    /// Opens the channel of `dev` with rings of the given sizes; `handler` runs when the host
+    /// signals the channel (`vmbus_open()`).
+    ///
+    /// # Errors
+    ///
+    /// [`EINVAL`] for bad sizes, [`EBUSY`] if already open, [`ENODEV`] if rescinded,
+    /// [`ENOMEM`], or what the host answered ([`EIO`], [`ETIMEDOUT`]).
+    pub fn open(
+        dev: &'bound Device<device::Bound>,
+        params: &OpenParams<'_>,
+        handler: Arc<dyn ChannelHandler>,
+    ) -> Result<Self> {
+        let channel = dev.channel().clone();
+        let page = RING_HEADER_SIZE as usize;
+        let (send, recv) = (params.send_ring_size, params.recv_ring_size);
+        if send < 2 * page || recv < 2 * page || send % page != 0 || recv % page != 0 {
+            return Err(EINVAL);
+        }
+        if params.userdata.len() > MAX_USER_DEFINED_BYTES {
+            return Err(EINVAL);
+        }
+        if channel.is_rescinded() {
+            return Err(ENODEV);
+        }
+        if channel.state() != ChannelState::Open as u32 {
+            return Err(EBUSY);
+        }
+        let total = send.checked_add(recv).ok_or(EINVAL)?;
+        let total32 = u32::try_from(total).map_err(|_| EINVAL)?;
+        let send32 = u32::try_from(send).map_err(|_| EINVAL)?;
+        let buffer = Arc::new(SharedBuffer::new(total)?, GFP_KERNEL)?;
+        let out_mem = PageRing::new(buffer.clone(), 0, send).ok_or(EINVAL)?;
+        let in_mem = PageRing::new(buffer.clone(), send, recv).ok_or(EINVAL)?;
+        // `hv_ringbuffer_init()`: both rings use `pending_send_sz`.
+        init_ring(&out_mem);
+        init_ring(&in_mem);
+        let outbound = OutgoingRing::new(PageRing::new(buffer.clone(), 0, send).ok_or(EINVAL)?)
+            .map_err(|_| EINVAL)?;
+        let inbound = IncomingRing::new(PageRing::new(buffer.clone(), send, recv).ok_or(EINVAL)?)
+            .map_err(|_| EINVAL)?;
+        let pfns = buffer.pfns()?;
+
+        let gpadl = match channel
+            .control
+            .as_arc_borrow()
+            .create_ring_gpadl(&channel, &pfns, send32, total32)
+        {
+            Ok(g) => g,
+            Err(e) => {
+                if e == ETIMEDOUT {
+                    // The host may yet map the pages: they are never given back.
+                    core::mem::forget(buffer);
+                }
+                return Err(e);
+            }
+        };
+
+        let (open_channel, open_buffer) = (channel.clone(), buffer.clone());
+        let open = Arc::pin_init(
+            pin_init!(OpenState {
+                channel: open_channel,
+                buffer: open_buffer,
+                out_mem,
+                in_mem,
+                outbound <- crate::new_irq_spinlock!(
+                    Outbound {
+                        ring: outbound,
+                        full: false
+                    },
+                    c"vmbus_channel::outbound"
+                ),
+                inbound <- new_spinlock!(inbound, "vmbus_channel::inbound"),
+                handler,
+                closing: Atomic::new(false),
+                failed: Atomic::new(false),
+                work <- new_work!("vmbus_channel::callback"),
+            }),
+            GFP_KERNEL,
+        );
+        let open = match open {
+            Ok(o) => o,
+            Err(e) => {
+                Self::teardown(&channel, gpadl, buffer);
+                return Err(e);
+            }
+        };
+
+        // The handler is reachable before OPENCHANNEL: the host may signal at once.
+        channel.publish_open(&open);
+        channel.set_state(ChannelState::Opening);
+        let vp = CpuId::from_u32(channel.target_cpu())
+            .map(hypervisor::vp_index)
+            .ok_or(EINVAL);
+        let result = vp.and_then(|vp| {
+            channel.control.as_arc_borrow().open(
+                &channel,
+                gpadl,
+                vp,
+                send32 / RING_HEADER_SIZE,
+                params.userdata,
+            )
+        });
+        if let Err(e) = result {
+            channel.unpublish_open();
+            channel.set_state(ChannelState::Open);
+            drop(open);
+            Self::teardown(&channel, gpadl, buffer);
+            return Err(e);
+        }
+        channel.set_state(ChannelState::Opened);
+        Ok(Self {
+            _dev: dev,
+            open,
+            gpadl,
+        })
+    }
+
+    /// Tears the ring GPADL down and frees the rings, or leaks them if the host may still use
+    /// them.
+    fn teardown(channel: &Channel, gpadl: u32, buffer: Arc<SharedBuffer>) {
+        match channel
+            .control
+            .as_arc_borrow()
+            .teardown_gpadl(channel, gpadl)
+        {
+            Err(e) if e == ETIMEDOUT => {
+                pr_err!(
+                    "channel {}: GPADL {:#x} not torn down, leaking its {} bytes\n",
+                    channel.relid(),
+                    gpadl,
+                    buffer.len()
+                );
+                core::mem::forget(buffer);
+            }
+            _ => drop(buffer),
+        }
+    }
+
+    /// Returns the channel.
+    pub fn channel(&self) -> &Channel {
+        &self.open.channel
+    }
+
+    /// Sends an in-band packet with `payload` (gathered from the slices), transaction id
+    /// `trans_id`, asking for a completion if `completion` (`vmbus_sendpacket()`). Signals the
+    /// host only if the ring was empty and the host is not masked. Callable in any context.
+    ///
+    /// # Errors
+    ///
+    /// [`EAGAIN`] if the outbound ring is full, [`EINVAL`] for a packet that can never fit,
+    /// [`ENODEV`] if rescinded, [`EIO`] if the channel failed.
+    pub fn send_inband(&self, payload: &[&[u8]], trans_id: u64, completion: bool) -> Result {
+        self.open
+            .send(&OutgoingPacket::inband(trans_id, completion), payload)
+    }
+}
+
+impl Drop for OpenChannel<'_> {
+    /// Stops the handler, sends CLOSECHANNEL and tears the ring GPADL down
+    /// (`vmbus_close()`).
+    fn drop(&mut self) {
+        let channel = self.open.channel.clone();
+        channel.unpublish_open();
+        channel.control.as_arc_borrow().close(&channel);
+        channel.set_state(ChannelState::Open);
+        Self::teardown(&channel, self.gpadl, self.open.buffer.clone());
+    }
+}
+
+/// The channels by relid, for the interrupt handler (`vmbus_connection.channels`).
+///
+/// # Invariants
+///
+/// Each non-NULL slot comes from `Arc::into_raw()` and owns that reference; a slot is cleared,
+/// then an RCU grace period passes, before its reference is given back.
+pub struct ChannelTable {
+    slots: KVVec<Atomic<*const Channel>>,
+}
+
+// SAFETY: The slots are atomic pointers to `Send + Sync` channels.
+unsafe impl Send for ChannelTable {}
+
+// SAFETY: As above; readers use RCU.
+unsafe impl Sync for ChannelTable {}
+
+impl ChannelTable {
+    /// Returns an empty table for relids below [`MAX_CHANNEL_RELIDS`].
+    ///
+    /// # Errors
+    ///
+    /// [`ENOMEM`].
+    pub fn new() -> Result<Self> {
+        let n = MAX_CHANNEL_RELIDS as usize;
+        let mut slots = KVVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            slots.push(Atomic::new(ptr::null()), GFP_KERNEL)?;
+        }
+        Ok(Self { slots })
+    }
+
+    fn slot(&self, relid: u32) -> Option<&Atomic<*const Channel>> {
+        self.slots.get(usize::try_from(relid).ok()?)
+    }
+
+    /// Adds `channel` at its relid. Callers serialize changes of a relid.
+    ///
+    /// # Errors
+    ///
+    /// [`EINVAL`] for a relid out of range, [`EEXIST`] if taken.
+    pub fn insert(&self, channel: Arc<Channel>) -> Result {
+        let slot = self.slot(channel.relid()).ok_or(EINVAL)?;
+        if !slot.load(Relaxed).is_null() {
+            return Err(EEXIST);
+        }
+        // INVARIANT: The slot owns the reference from `into_raw()`.
+        slot.store(Arc::into_raw(channel), Release);
+        Ok(())
+    }
+
+    /// Returns the channel of `relid`.
+    pub fn get(&self, relid: u32) -> Option<Arc<Channel>> {
+        let slot = self.slot(relid)?;
+        let _guard = rcu::read_lock();
+        let p = slot.load(Acquire);
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: A non-NULL slot's reference stays valid for an RCU grace period after it is
+        // cleared (type invariant), and we hold the RCU read lock.
+        let c = unsafe { ArcBorrow::from_raw(p) };
+        Some(Arc::from(c))
+    }
+
+    /// Removes the channel of `relid`; may sleep (an RCU grace period).
+    pub fn remove(&self, relid: u32) -> Option<Arc<Channel>> {
+        let p = self.slot(relid)?.xchg(ptr::null(), Acquire);
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: Process context without RCU read locks held.
+        unsafe { bindings::synchronize_rcu() };
+        // SAFETY: `p` came from `into_raw()` in `insert` and the slot no longer has it.
+        Some(unsafe { Arc::from_raw(p) })
+    }
+
+    /// Delivers a host interrupt for `relid` (`vmbus_chan_sched()`), in hard-IRQ context.
+    pub fn interrupt(&self, relid: u32) {
+        let Some(slot) = self.slot(relid) else {
+            return;
+        };
+        let p = slot.load(Acquire);
+        // SAFETY: Hard-IRQ context is an RCU read-side critical section, so a non-NULL slot's
+        // channel lives for the call (type invariant).
+        if let Some(channel) = unsafe { p.as_ref() } {
+            if !channel.is_rescinded() {
+                channel.on_interrupt();
+            }
+        }
+    }
+
+    /// Calls `f` for every channel.
+    pub fn for_each(&self, mut f: impl FnMut(&Arc<Channel>)) {
+        for relid in 0..MAX_CHANNEL_RELIDS {
+            if let Some(c) = self.get(relid) {
+                f(&c);
+            }
+        }
+    }
+}
+
+impl ChannelTable {
+    /// Removes every channel, with one RCU grace period for all; may sleep.
+    pub fn clear(&self) {
+        let mut taken = KVec::new();
+        for slot in self.slots.iter() {
+            let p = slot.xchg(ptr::null(), Acquire);
+            if p.is_null() {
+                continue;
+            }
+            if taken.push(p, GFP_KERNEL).is_err() {
+                // No memory to batch: wait for this one alone.
+                // SAFETY: Process context without RCU read locks held.
+                unsafe { bindings::synchronize_rcu() };
+                // SAFETY: `p` came from `into_raw()` and the slot no longer has it.
+                drop(unsafe { Arc::from_raw(p) });
+            }
+        }
+        if taken.is_empty() {
+            return;
+        }
+        // SAFETY: Process context without RCU read locks held.
+        unsafe { bindings::synchronize_rcu() };
+        for p in taken {
+            // SAFETY: `p` came from `into_raw()` and its slot no longer has it.
+            drop(unsafe { Arc::from_raw(p) });
+        }
+    }
+}
+
+impl Drop for ChannelTable {
+    fn drop(&mut self) {
+        // `&mut self`: no reader exists (they all hold `&self`), so no grace period is needed.
+        for slot in self.slots.iter() {
+            let p = slot.xchg(ptr::null(), Acquire);
+            if !p.is_null() {
+                // SAFETY: `p` came from `into_raw()` and the slot no longer has it.
+                drop(unsafe { Arc::from_raw(p) });
+            }
+        }
+    }
+}
+
+impl<'a> Device<device::Core<'a>> {
+    /// Opens the device's channel, see [`OpenChannel::open`].
+    ///
+    /// # Errors
+    ///
+    /// As [`OpenChannel::open`].
+    pub fn open_channel<'bound>(
+        &'bound self,
+        params: &OpenParams<'_>,
+        handler: Arc<dyn ChannelHandler>,
+    ) -> Result<OpenChannel<'bound>> {
+        OpenChannel::open(self, params, handler)
+    }
+}

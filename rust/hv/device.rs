@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! VMBus devices: one per primary channel the host offers.
+//!
+//! C source: `vmbus_device_create()`, `vmbus_device_register()`, `vmbus_device_unregister()`,
+//! `vmbus_device_release()` and `vmbus_add_channel_kobj()` in
+//! [`drivers/hv/vmbus_drv.c`](srctree/drivers/hv/vmbus_drv.c); header
+//! [`include/linux/hyperv.h`](srctree/include/linux/hyperv.h) (`struct hv_device`).
+//!
+//! The bus (the connection's offer handling) creates a [`Registration`] for each primary
+//! channel; dropping it removes the device. Drivers see the device as [`Device<Ctx>`], with the
+//! type-state contexts of `kernel::device`.
+
+use core::{marker::PhantomData, mem::offset_of, ptr::NonNull};
+
+use kernel::{
+    bindings, container_of, device,
+    ffi::{c_char, c_uint},
+    prelude::*,
+    sync::{aref::AlwaysRefCounted, Arc, ArcBorrow},
+    types::Opaque,
+};
+
+use super::{bus, channel::Channel, sysfs};
+
+/// What the bus does when the last reference to one of its devices goes away.
+pub trait DeviceOwner: Send + Sync {
+    /// The device of `channel` was released (`vmbus_device_release()`): nothing refers to the
+    /// channel through it any more. Called in process context.
+    fn device_released(self: ArcBorrow<'_, Self>, channel: &Arc<Channel>);
+}
+
+/// A VMBus device as the driver core sees it (`struct hv_device`).
+///
+/// # Invariants
+///
+/// `dev` is the `struct device` of the VMBus device: its `release` is [`device_release`], which
+/// frees this allocation; `channel` and `owner` never change.
+#[repr(C)]
+pub(crate) struct RawDevice {
+    dev: Opaque<bindings::device>,
+    dma_parms: Opaque<bindings::device_dma_parameters>,
+    dma_mask: Opaque<u64>,
+    channel: Arc<Channel>,
+    owner: Arc<dyn DeviceOwner>,
+}
+
+impl RawDevice {
+    /// Returns the VMBus device containing `dev`.
+    ///
+    /// # Safety
+    ///
+    /// `dev` is the `struct device` of a live VMBus device (one on [`bus::BUS`]), and stays so
+    /// for `'a`.
+    pub(crate) unsafe fn from_dev<'a>(dev: *const bindings::device) -> &'a Self {
+        // SAFETY: Devices on the VMBus bus are only created by `Registration::new`, which embeds
+        // their `struct device` in a `RawDevice`; the caller guarantees it lives for `'a`.
+        unsafe { &*container_of!(Opaque::cast_from(dev).cast_mut(), RawDevice, dev) }
+    }
+
+    /// Returns the device's channel.
+    pub(crate) fn channel(&self) -> &Arc<Channel> {
+        &self.channel
+    }
+
+    fn as_raw(&self) -> *mut bindings::device {
+        self.dev.get()
+    }
+}
+
+/// The `release` of VMBus devices: frees the [`RawDevice`] and tells the bus.
+extern "C" fn device_release(dev: *mut bindings::device) {
+    // SAFETY: `release` is only installed on VMBus devices, whose `struct device` is the first
+    // field of a `RawDevice` allocated by `KBox` in `Registration::new`; the driver core calls
+    // it once, when the last reference is gone.
+    let raw = unsafe {
+        KBox::from_raw(container_of!(
+            Opaque::cast_from(dev).cast_mut(),
+            RawDevice,
+            dev
+        ))
+    };
+    raw.owner.as_arc_borrow().device_released(&raw.channel);
+}
+
+/// A VMBus device, in the type-state context `Ctx` (see `kernel::device`).
+///
+/// # Invariants
+///
+/// A `Device` is always the `RawDevice` of a registered (or being registered) VMBus device.
+#[repr(transparent)]
+pub struct Device<Ctx: device::DeviceContext = device::Normal>(RawDevice, PhantomData<Ctx>);
+
+impl<Ctx: device::DeviceContext> Device<Ctx> {
+    /// Returns the device containing `dev`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`RawDevice::from_dev`], and the device must be in context `Ctx` for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(dev: *mut bindings::device) -> &'a Self {
+        // SAFETY: `Device` is a transparent wrapper of `RawDevice`; the rest is the caller's
+        // guarantee.
+        unsafe { &*core::ptr::from_ref(RawDevice::from_dev(dev)).cast::<Self>() }
+    }
+
+    /// Returns the channel the device was created for (its primary channel).
+    pub fn channel(&self) -> &Arc<Channel> {
+        &self.0.channel
+    }
+}
+
+// SAFETY: `Device` is a transparent wrapper of `RawDevice`, which does not depend on `Ctx`.
+kernel::impl_device_context_deref!(unsafe { Device });
+kernel::impl_device_context_into_aref!(Device);
+
+impl<Ctx: device::DeviceContext> AsRef<device::Device<Ctx>> for Device<Ctx> {
+    fn as_ref(&self) -> &device::Device<Ctx> {
+        // SAFETY: By the type invariant `self.0.dev` is a valid `struct device` for as long as
+        // `self` is borrowed, in context `Ctx`.
+        unsafe { device::Device::from_raw(self.0.as_raw()) }
+    }
+}
+
+// SAFETY: `Device` is a transparent wrapper of `RawDevice`, whose `struct device` is at `dev`.
+unsafe impl<Ctx: device::DeviceContext> device::AsBusDevice<Ctx> for Device<Ctx> {
+    const OFFSET: usize = offset_of!(RawDevice, dev);
+}
+
+// SAFETY: VMBus devices are reference counted by their `struct device`.
+unsafe impl AlwaysRefCounted for Device {
+    fn inc_ref(&self) {
+        // SAFETY: A shared reference means the reference count is not zero.
+        unsafe { bindings::get_device(self.0.as_raw()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller gives up a reference it owns, so the device is valid here.
+        let dev = unsafe { obj.as_ref() }.0.as_raw();
+        // SAFETY: As above; this drops that reference.
+        unsafe { bindings::put_device(dev) };
+    }
+}
+
+// SAFETY: A VMBus device is reference counted and may be released from any thread; its fields
+// are immutable or atomic.
+unsafe impl Send for Device {}
+
+// SAFETY: The methods of `Device` (in the `Normal` context) only read immutable or atomic state.
+unsafe impl Sync for Device {}
+
+// SAFETY: As for `Device`; `Bound` only marks that a driver is bound.
+unsafe impl Sync for Device<device::Bound> {}
+
+/// The sysfs directory `channels/<relid>/` of a channel (`vmbus_channel.kobj`).
+///
+/// # Invariants
+///
+/// `kobj` is initialized with [`sysfs::CHANNEL_KTYPE`], whose `release` frees this allocation.
+#[repr(C)]
+pub(crate) struct ChannelKobj {
+    kobj: Opaque<bindings::kobject>,
+    channel: Arc<Channel>,
+}
+
+impl ChannelKobj {
+    /// Returns the directory containing `kobj`.
+    ///
+    /// # Safety
+    ///
+    /// `kobj` is the `kobject` of a live `ChannelKobj`, and stays so for `'a`.
+    pub(crate) unsafe fn from_kobj<'a>(kobj: *const bindings::kobject) -> &'a Self {
+        // SAFETY: By the caller's guarantee, `kobj` is the first field of a live `ChannelKobj`.
+        unsafe { &*container_of!(Opaque::cast_from(kobj).cast_mut(), ChannelKobj, kobj) }
+    }
+
+    /// Returns the channel.
+    pub(crate) fn channel(&self) -> &Channel {
+        &self.channel
+    }
+
+    /// Creates `<kset>/<relid>/` with the channel attributes (`vmbus_add_channel_kobj()`).
+    fn create(kset: NonNull<bindings::kset>, channel: Arc<Channel>) -> Result<NonNull<Self>> {
+        let relid = channel.relid();
+        let boxed = KBox::new(
+            Self {
+                kobj: Opaque::zeroed(),
+                channel,
+            },
+            GFP_KERNEL,
+        )?;
+        let this = KBox::into_raw(boxed);
+        // SAFETY: `this` is valid; its kobject is zeroed, ready for `kobject_init_and_add()`.
+        let kobj = unsafe { (*this).kobj.get() };
+        // SAFETY: `kobj` is a zeroed kobject; `kset` is a registered kset (the device's
+        // `channels`), and a kobject may be placed in it before being added.
+        unsafe { (*kobj).kset = kset.as_ptr() };
+        // SAFETY: `kobj` is zeroed and not initialized yet; the type is a static with a
+        // `release` that frees `this`; the format takes one unsigned integer.
+        let ret = unsafe {
+            bindings::kobject_init_and_add(
+                kobj,
+                sysfs::CHANNEL_KTYPE.get(),
+                core::ptr::null_mut(),
+                c"%u".as_char_ptr(),
+                relid as c_uint,
+            )
+        };
+        if ret != 0 {
+            // SAFETY: After `kobject_init_and_add()` the kobject is initialized even if adding
+            // failed; the put releases `this`.
+            unsafe { bindings::kobject_put(kobj) };
+            return Err(Error::from_errno(ret));
+        }
+        // SAFETY: `kobj` is an added kobject; the group is a valid static.
+        let ret = unsafe { bindings::sysfs_create_group(kobj, sysfs::CHANNEL_GROUP.get()) };
+        if ret != 0 {
+            // SAFETY: As above; this removes the directory and releases `this`.
+            unsafe { bindings::kobject_put(kobj) };
+            return Err(Error::from_errno(ret));
+        }
+        // SAFETY: `kobj` is an added kobject.
+        unsafe { bindings::kobject_uevent(kobj, bindings::kobject_action_KOBJ_ADD) };
+        // INVARIANT: `kobj` was initialized with `CHANNEL_KTYPE`.
+        // SAFETY: `this` comes from `KBox::into_raw`, so it is not NULL.
+        Ok(unsafe { NonNull::new_unchecked(this) })
+    }
+
+    /// Removes the directory and drops the reference `create` returned.
+    ///
+    /// # Safety
+    ///
+    /// `this` was returned by `create` and is not used afterwards.
+    unsafe fn remove(this: NonNull<Self>) {
+        // SAFETY: By the caller's guarantee `this` is live and owns a reference to its kobject.
+        let kobj = unsafe { this.as_ref() }.kobj.get();
+        // SAFETY: `kobj` was added; removing it from sysfs first, then dropping the reference
+        // (which may free `this`), is the kobject protocol.
+        unsafe {
+            bindings::kobject_del(kobj);
+            bindings::kobject_put(kobj);
+        }
+    }
+}
+
+/// `release` of channel directories: frees the [`ChannelKobj`].
+pub(crate) extern "C" fn channel_kobj_release(kobj: *mut bindings::kobject) {
+    // SAFETY: `CHANNEL_KTYPE` is only used for `ChannelKobj`s allocated by `KBox` in
+    // `ChannelKobj::create`; the kobject core calls `release` once, at the last put.
+    drop(unsafe {
+        KBox::from_raw(container_of!(
+            Opaque::cast_from(kobj).cast_mut(),
+            ChannelKobj,
+            kobj
+        ))
+    });
+}
+
+/// The registration of a VMBus device: the device exists (and may be bound to a driver) while
+/// this lives.
+///
+/// # Invariants
+///
+/// `dev` is a registered VMBus device on which this holds the registration reference; `kset` is
+/// its `channels` kset and `primary` its primary channel's directory in it.
+pub struct Registration {
+    dev: NonNull<RawDevice>,
+    kset: NonNull<bindings::kset>,
+    primary: NonNull<ChannelKobj>,
+}
+
+// SAFETY: The registration only refers to reference-counted kernel objects, which may be
+// unregistered from any thread in process context.
+unsafe impl Send for Registration {}
+
+// SAFETY: `&Registration` gives no access to anything.
+unsafe impl Sync for Registration {}
+
+impl Registration {
+    /// Creates and registers the device of primary channel `channel` under `parent` (the VMBus
+    /// root device), named by the channel's instance GUID, with its `channels/<relid>/`
+    /// directory (`vmbus_device_create()` + `vmbus_device_register()`).
+    ///
+    /// When the last reference to the device is dropped, `owner` is told.
+    ///
+    /// # Errors
+    ///
+    /// [`ENOMEM`], or the driver core's error (e.g. [`EEXIST`] for a duplicate name).
+    pub fn new(
+        parent: &device::Device,
+        channel: Arc<Channel>,
+        owner: Arc<dyn DeviceOwner>,
+    ) -> Result<Self> {
+        let boxed = KBox::new(
+            RawDevice {
+                dev: Opaque::zeroed(),
+                dma_parms: Opaque::zeroed(),
+                dma_mask: Opaque::new(0),
+                channel,
+                owner,
+            },
+            GFP_KERNEL,
+        )?;
+        let raw = KBox::into_raw(boxed);
+        // SAFETY: `raw` is valid; these are its own fields.
+        let (dev, dma_parms, dma_mask) = unsafe {
+            (
+                (*raw).dev.get(),
+                (*raw).dma_parms.get(),
+                (*raw).dma_mask.get(),
+            )
+        };
+        // CAST: `device::Device` is a transparent wrapper of `struct device`.
+        let parent = core::ptr::from_ref(parent)
+            .cast::<bindings::device>()
+            .cast_mut();
+        // SAFETY: `dev` is a zeroed `struct device`; `device_initialize()` makes it a
+        // reference-counted device whose release is `device_release`, which frees `raw`. The
+        // fields set before it are the ones `device_initialize()` leaves alone.
+        unsafe {
+            bindings::device_initialize(dev);
+            (*dev).bus = bus::BUS.get();
+            (*dev).parent = parent;
+            (*dev).release = Some(device_release);
+            (*dev).dma_parms = dma_parms;
+            (*dev).dma_mask = dma_mask;
+        }
+        // SAFETY: `dev` is initialized and owned here; the masks can always be set for 64-bit
+        // as the C driver does (the host accesses all of guest memory).
+        unsafe {
+            bindings::dma_set_mask(dev, u64::MAX);
+            bindings::dma_set_coherent_mask(dev, u64::MAX);
+        }
+        // SAFETY: `raw` is valid; the channel never changes.
+        let instance = unsafe { (*raw).channel.instance_id() };
+        // SAFETY: `dev` is initialized; `%pUl` formats the 16 bytes behind the pointer, which
+        // point into `instance`, alive for the call.
+        let ret = unsafe {
+            bindings::dev_set_name(
+                dev,
+                c"%pUl".as_char_ptr(),
+                instance.0.as_ptr().cast::<c_char>(),
+            )
+        };
+        let ret = if ret == 0 {
+            // SAFETY: As above: the device is initialized, named, and not added yet.
+            unsafe { bindings::device_add(dev) }
+        } else {
+            ret
+        };
+        if ret != 0 {
+            // SAFETY: Drops the reference of `device_initialize()`; its release frees `raw`.
+            unsafe { bindings::put_device(dev) };
+            return Err(Error::from_errno(ret));
+        }
+        // SAFETY: `dev` is registered; the kset is created under its kobject.
+        let kset = unsafe {
+            bindings::kset_create_and_add(
+                c"channels".as_char_ptr(),
+                core::ptr::null(),
+                &raw mut (*dev).kobj,
+            )
+        };
+        let Some(kset) = NonNull::new(kset) else {
+            // SAFETY: `dev` is registered by us; this unregisters it and drops our reference.
+            unsafe { bindings::device_unregister(dev) };
+            return Err(ENOMEM);
+        };
+        // SAFETY: `raw` is valid while registered.
+        let channel = unsafe { (*raw).channel.clone() };
+        let primary = match ChannelKobj::create(kset, channel) {
+            Ok(p) => p,
+            Err(e) => {
+                // SAFETY: The kset and the device were registered above, by us.
+                unsafe {
+                    bindings::kset_unregister(kset.as_ptr());
+                    bindings::device_unregister(dev);
+                }
+                return Err(e);
+            }
+        };
+        // INVARIANT: The device is registered and holds our reference; `kset` and `primary`
+        // were created for it.
+        Ok(Self {
+            // SAFETY: `raw` comes from `KBox::into_raw`, so it is not NULL.
+            dev: unsafe { NonNull::new_unchecked(raw) },
+            kset,
+            primary,
+        })
+    }
+
+    /// Returns the device's channel.
+    pub fn channel(&self) -> &Arc<Channel> {
+        // SAFETY: The registration keeps the device alive (type invariant).
+        unsafe { self.dev.as_ref() }.channel()
+    }
+}
+
+impl Drop for Registration {
+    /// Removes the channel directory, the `channels` kset and the device
+    /// (`vmbus_device_unregister()`); the driver, if any, is unbound first.
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant all three are ours to remove, in this order.
+        unsafe {
+            ChannelKobj::remove(self.primary);
+            bindings::kset_unregister(self.kset.as_ptr());
+            bindings::device_unregister(self.dev.as_ref().as_raw());
+        }
+    }
+}

@@ -1,0 +1,36 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Send and receive through the driver API under load: vmbus_sample, bound to the engine's echo
+# device through new_id, sends 512 packets of 100 bytes asking for completions through a
+# 12 KiB ring (so it fills and wraps many times) and checks that each comes back once with its
+# payload. The engine checks the guest's ring protocol (the protocol step of the run).
+. /tests/lib.sh
+lsmod | grep -q '^hv_vmbus ' || must modprobe hv_vmbus
+echo clear >/sys/kernel/debug/kmemleak
+d=$(grep -l '{ec40ec40-5e1f-4c0c-9a11-b0b0b0b0ec40}' /sys/bus/vmbus/devices/*/class_id | head -n 1)
+d=${d%/class_id}
+[ -n "$d" ] || fail "no echo device"
+guid=${d##*/}
+relid=$(cat "$d/id")
+must modprobe vmbus_sample
+must sh -c 'echo ec40ec40-5e1f-4c0c-9a11-b0b0b0b0ec40 >/sys/bus/vmbus/drivers/vmbus_sample/new_id'
+wait_for 60 "[ -e $d/driver ]" || fail "not bound: $(dmesg | tail -n 5)"
+line=$(dmesg | grep "vmbus_sample $guid: echo: ")
+echo "$line"
+echo "$line" | grep -q 'echo: 512 packets of 100 bytes echoed, 0 bad' || fail "echo failed: $line"
+[ "$(cat "$d/channels/$relid/interrupts")" -ge 1 ] || fail "no interrupts"
+echo "channel $relid: events $(cat "$d/channels/$relid/events") interrupts $(cat "$d/channels/$relid/interrupts")" \
+	"intr_out_empty $(cat "$d/channels/$relid/intr_out_empty") intr_in_full $(cat "$d/channels/$relid/intr_in_full")" \
+	"out_full_first $(cat "$d/channels/$relid/out_full_first") out_full_total $(cat "$d/channels/$relid/out_full_total")"
+[ "$(cat "$d/in_read_bytes_avail")" = 0 ] || fail "inbound ring not drained"
+must rmmod vmbus_sample
+[ "$(cat "$d/state")" = 2 ] || fail "state after rmmod: $(cat "$d/state")"
+must rmmod hv_vmbus
+sleep 6
+echo scan >/sys/kernel/debug/kmemleak
+leaks=$(cat /sys/kernel/debug/kmemleak)
+if [ -n "$leaks" ]; then
+	echo "$leaks" | head -n 60
+	fail "kmemleak reports leaks"
+fi
+check_dmesg_clean
