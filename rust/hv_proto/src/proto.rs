@@ -8,6 +8,9 @@
 #[macro_use]
 mod macros;
 
+#[cfg(test)]
+mod test_rng;
+
 pub mod connection;
 pub mod devclass;
 pub mod dm;

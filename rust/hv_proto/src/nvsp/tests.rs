@@ -418,36 +418,7 @@ fn versions() {
     assert_eq!(NvspVersion(0x70000).name(), None);
 }
 
-/// A small deterministic generator for the no-panic smoke test (the real fuzzing is done by
-/// cargo-fuzz on the same entry points).
-struct Rng(u64);
-
-impl Rng {
-    /// The next 64 random bits (xorshift64).
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// A value below `n`.
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// Fills `b` with random bytes, with runs of zeros and 0xff to hit edge values.
-    fn fill(&mut self, b: &mut [u8]) {
-        let mode = self.below(4);
-        for x in b.iter_mut() {
-            *x = match mode {
-                0 => 0,
-                1 if self.below(2) == 0 => 0xff,
-                _ => self.next() as u8,
-            };
-        }
-    }
-}
+use super::super::test_rng::Rng;
 
 #[test]
 fn fuzz_smoke() {
