@@ -13,6 +13,7 @@ mod sysfs;
 
 pub mod bus;
 pub mod channel;
+pub mod chardev;
 pub mod device;
 pub mod driver;
 pub mod hypercall;
