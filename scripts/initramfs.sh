@@ -46,6 +46,8 @@ cp "$top/tests/vm/init" "$root/init"
 cp "$top/tests/vm/lib.sh" "$root/tests/lib.sh"
 cp -r "$top/tests/vm/suites" "$root/tests/suites"
 [ ! -d "$KDIR/hvtools" ] || cp -a "$KDIR/hvtools/." "$root/usr/sbin/"
+# The chardev suite's test program (the guest has no libc).
+gcc -static -O2 -Wall -Wextra -Werror -o "$root/usr/bin/hvt_chardev" "$top/tests/chardev/hvt_chardev.c"
 echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
 
 mkdir -p "$(dirname "$out")"
