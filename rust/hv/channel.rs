@@ -234,6 +234,12 @@ impl Channel {
         )?)
     }
 
+    /// Returns the VMBus protocol version of the connection that offered the channel
+    /// (`vmbus_proto_version`).
+    pub fn vmbus_version(&self) -> Version {
+        self.version
+    }
+
     /// Returns the offer as received.
     pub fn offer(&self) -> &OfferChannel {
         &self.offer
@@ -404,6 +410,44 @@ impl Channel {
         // SAFETY: `p` came from `Arc::into_raw()` and is alive (see above).
         let open = unsafe { ArcBorrow::from_raw(p) };
         // Already queued means it will run anyway.
+        drop(workqueue::system_bh().enqueue(Arc::from(open)));
+    }
+
+    /// Sends an in-band packet on the open channel from outside its handler, e.g. a reply a
+    /// user-space daemon produced (`vmbus_sendpacket()`); see [`OpenChannel::send_inband`].
+    ///
+    /// # Errors
+    ///
+    /// [`ENODEV`] if the channel is not open (or is closing), else as
+    /// [`OpenChannel::send_inband`].
+    pub fn send_inband(&self, payload: &[&[u8]], trans_id: u64, completion: bool) -> Result {
+        self.with_open(|open| {
+            if open.closing.load(Relaxed) {
+                return Err(ENODEV);
+            }
+            open.send(&OutgoingPacket::inband(trans_id, completion), payload)
+        })
+        .unwrap_or(Err(ENODEV))
+    }
+
+    /// Runs the channel's handler again soon, as if the host had signalled it
+    /// (`hv_poll_channel()`): a driver that left packets in the ring while it waited for
+    /// something else calls this when it can take them. Does nothing if the channel is not
+    /// open.
+    pub fn schedule_event(&self) {
+        let _guard = rcu::read_lock();
+        let p = self.open.load(Acquire);
+        // SAFETY: A non-NULL `open` points at the published `OpenState`, valid until an RCU
+        // grace period after it is unpublished (type invariant); we hold the RCU read lock.
+        let Some(open) = (unsafe { p.as_ref() }) else {
+            return;
+        };
+        if open.closing.load(Relaxed) || open.failed.load(Relaxed) {
+            return;
+        }
+        open.mask_inbound(true);
+        // SAFETY: `p` came from `Arc::into_raw()` and is alive (see above).
+        let open = unsafe { ArcBorrow::from_raw(p) };
         drop(workqueue::system_bh().enqueue(Arc::from(open)));
     }
 

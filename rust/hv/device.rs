@@ -107,6 +107,25 @@ impl<Ctx: device::DeviceContext> Device<Ctx> {
     pub fn channel(&self) -> &Arc<Channel> {
         &self.0.channel
     }
+
+    /// Sends a `KOBJ_CHANGE` uevent for the device with the environment variable `var`
+    /// (`"NAME=value"`), e.g. `EVENT=hibernate` (`kobject_uevent_env()`). May sleep.
+    ///
+    /// # Errors
+    ///
+    /// [`ENOMEM`], or the uevent core's error.
+    pub fn uevent_change(&self, var: &CStr) -> Result {
+        let mut envp = [var.as_char_ptr().cast_mut(), core::ptr::null_mut()];
+        // SAFETY: `dev` is a registered device (type invariant), whose kobject is valid while
+        // `self` is borrowed; `envp` is a NULL-terminated array of strings the call only reads.
+        kernel::error::to_result(unsafe {
+            bindings::kobject_uevent_env(
+                &raw mut (*self.0.dev.get()).kobj,
+                bindings::kobject_action_KOBJ_CHANGE,
+                envp.as_mut_ptr(),
+            )
+        })
+    }
 }
 
 // SAFETY: `Device` is a transparent wrapper of `RawDevice`, which does not depend on `Ctx`.

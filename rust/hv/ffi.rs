@@ -49,6 +49,16 @@ extern "C" {
     // `lock` is a `spinlock_t *` (see `hvrs_device_match_driver_override`).
     pub(crate) fn hvrs_spin_lock_irqsave(lock: *mut c_void) -> c_ulong;
     pub(crate) fn hvrs_spin_unlock_irqrestore(lock: *mut c_void, flags: c_ulong);
+    // `module` is a `struct module *` (see `hvrs_device_match_driver_override`).
+    pub(crate) fn hvrs_ptp_register(
+        name: *const c_char,
+        module: *mut c_void,
+        gettime: unsafe extern "C" fn(ctx: *const c_void, ts: *mut bindings::timespec64) -> c_int,
+        ctx: *const c_void,
+    ) -> *mut c_void;
+    pub(crate) fn hvrs_ptp_index(ptp: *const c_void) -> c_int;
+    pub(crate) fn hvrs_ptp_unregister(ptp: *mut c_void);
+    pub(crate) fn hvrs_read_reference_counter() -> u64;
 
     // arch/x86/hyperv/hv_init.c, arch/x86/kernel/cpu/mshyperv.c
     pub(crate) fn hv_get_msr(reg: c_uint) -> u64;
@@ -56,6 +66,10 @@ extern "C" {
     pub(crate) fn hv_setup_vmbus_handler(handler: unsafe extern "C" fn());
     pub(crate) fn hv_remove_vmbus_handler();
     pub(crate) fn hv_is_hibernation_supported() -> bool;
+
+    // kernel/reboot.c
+    pub(crate) fn orderly_poweroff(force: bool);
+    pub(crate) fn orderly_reboot();
 
     // drivers/clocksource/hyperv_timer.c
     pub(crate) fn hv_stimer0_isr();

@@ -20,9 +20,12 @@ pub mod hypercall;
 pub mod hypervisor;
 pub mod monitor;
 pub mod page;
+pub mod ptp;
+pub mod ratelimit;
 pub mod ring;
 pub mod sync;
 pub mod synic;
+pub mod system;
 pub mod workqueue;
 
 /// Returns the `max_version` module parameter of `hv_vmbus` (`VERSION_WIN10_V6_0` by default).

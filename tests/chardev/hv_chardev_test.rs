@@ -13,7 +13,7 @@
 use kernel::{
     new_mutex,
     prelude::*,
-    sync::{Arc, Mutex},
+    sync::{Arc, ArcBorrow, Mutex},
 };
 
 #[path = "../../drivers/hv/utils/transport.rs"]
@@ -31,14 +31,14 @@ impl Echo {
 }
 
 impl Service for Echo {
-    fn on_msg(&self, msg: &[u8], tx: &Sender<Self>) -> Result {
+    fn on_msg(self: ArcBorrow<'_, Self>, msg: &[u8], tx: &Sender<Self>) -> Result {
         if msg.first() == Some(&b'!') {
             return Err(EIO);
         }
         tx.send(msg, Some(Self::read_done))
     }
 
-    fn on_reset(&self) {
+    fn on_reset(self: ArcBorrow<'_, Self>) {
         pr_info!("hv_test: reset\n");
     }
 }
@@ -60,7 +60,7 @@ struct Holder {
 struct Ctl(Arc<Holder>);
 
 impl Service for Ctl {
-    fn on_msg(&self, msg: &[u8], _tx: &Sender<Self>) -> Result {
+    fn on_msg(self: ArcBorrow<'_, Self>, msg: &[u8], _tx: &Sender<Self>) -> Result {
         let msg = msg.strip_suffix(b"\n").unwrap_or(msg);
         if msg == b"ping" {
             // What a work item does: send through a `Sender` kept from the transport.
@@ -83,7 +83,7 @@ impl Service for Ctl {
         Ok(())
     }
 
-    fn on_reset(&self) {}
+    fn on_reset(self: ArcBorrow<'_, Self>) {}
 }
 
 #[pin_data]
@@ -101,7 +101,7 @@ impl kernel::InPlaceModule for ChardevTest {
                 GFP_KERNEL,
             )?;
             // No daemon yet: `send` fails like `hvutil_transport_send()` in INIT mode.
-            if dut.send(b"boot", None) != Err(EINVAL) {
+            if dut.sender().send(b"boot", None) != Err(EINVAL) {
                 return Err(EIO);
             }
             let holder = Arc::pin_init(

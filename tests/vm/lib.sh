@@ -44,7 +44,7 @@ wait_for() { # seconds condition...
 
 # Fail if the kernel log holds a warning, bug or oops.
 check_dmesg_clean() {
-	if dmesg | grep -E 'WARNING:|BUG:|Oops|general protection|Call Trace' >/tmp/dmesg-bad; then
+	if dmesg | grep -E 'WARNING:|BUG:|Oops|general protection|Call Trace|deprecated workqueue' >/tmp/dmesg-bad; then
 		cat /tmp/dmesg-bad
 		fail "kernel log has warnings or oopses"
 	fi

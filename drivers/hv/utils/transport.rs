@@ -39,6 +39,7 @@ use kernel::{
     sync::{
         poll::PollCondVar,
         Arc,
+        ArcBorrow,
         Mutex, //
     },
     uaccess::{
@@ -63,11 +64,11 @@ pub(crate) trait Service: Send + Sync + Sized + 'static {
     /// A message the daemon wrote (the whole write buffer); `tx` sends the answers (the
     /// registration reply). `Ok` makes `write()` return its length; an error is returned to the
     /// daemon.
-    fn on_msg(&self, msg: &[u8], tx: &Sender<Self>) -> Result;
+    fn on_msg(self: ArcBorrow<'_, Self>, msg: &[u8], tx: &Sender<Self>) -> Result;
 
     /// The daemon closed the device (or died), or the transport is dropped while the daemon
     /// has it open: fail what is in flight, wait for a new daemon.
-    fn on_reset(&self);
+    fn on_reset(self: ArcBorrow<'_, Self>);
 }
 
 /// The state of a transport (`enum hvutil_transport_mode` without `NETLINK`).
@@ -139,7 +140,7 @@ impl<S: Service> Sender<S> {
         state.outmsg = None;
         state.on_read = None;
         if let Some(service) = &state.service {
-            service.on_reset();
+            service.as_arc_borrow().on_reset();
         }
     }
 }
@@ -204,7 +205,7 @@ impl<S: Service> chardev::Operations for Sender<S> {
         buf.read_all(&mut msg, GFP_KERNEL | __GFP_NOWARN)?;
         let service = self.state.lock().service.clone().ok_or(EBADF)?;
         // Without the lock: the service answers through `send`.
-        service.on_msg(&msg, self)?;
+        service.as_arc_borrow().on_msg(&msg, self)?;
         Ok(count)
     }
 
@@ -275,15 +276,6 @@ impl<S: Service> Transport<S> {
                 reg <- Registration::new(name, shared),
             }))
         })
-    }
-
-    /// Queues `msg` for the daemon: [`Sender::send`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Sender::send`].
-    pub(crate) fn send(&self, msg: &[u8], on_read: Option<fn(&S)>) -> Result {
-        self.reg.data().send(msg, on_read)
     }
 
     /// Returns the message queue, for the service's work items to [`Sender::send`] with.

@@ -16,7 +16,9 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/percpu.h>
+#include <linux/ptp_clock_kernel.h>
 #include <linux/sched/isolation.h>
+#include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
@@ -24,6 +26,7 @@
 #include <linux/workqueue.h>
 #include <asm/irq_vectors.h>
 #include <asm/mshyperv.h>
+#include <clocksource/hyperv_timer.h>
 
 #include "vmbus_shim.h"
 
@@ -204,13 +207,99 @@ unsigned long hvrs_spin_lock_irqsave(void *lock)
 	spin_lock_irqsave(lock, flags);
 	return flags;
 }
+EXPORT_SYMBOL_GPL(hvrs_spin_lock_irqsave);
 
 void hvrs_spin_unlock_irqrestore(void *lock, unsigned long flags)
 {
 	spin_unlock_irqrestore(lock, flags);
 }
+EXPORT_SYMBOL_GPL(hvrs_spin_unlock_irqrestore);
 
 struct workqueue_struct *hvrs_alloc_ordered_workqueue(const char *name)
 {
 	return alloc_ordered_workqueue("%s", WQ_MEM_RECLAIM, name);
+}
+
+/*
+ * A PTP clock whose only operation is reading it (`gettime64`), the others answering
+ * -EOPNOTSUPP, as hv_utils' `ptp_hyperv_info`. The Rust side (rust/hv/ptp.rs) supplies the
+ * callback and its context; `struct ptp_clock_info` is not in the kernel's Rust bindings.
+ */
+struct hvrs_ptp {
+	struct ptp_clock_info info;
+	struct ptp_clock *clock;
+	int (*gettime)(const void *ctx, struct timespec64 *ts);
+	const void *ctx;
+};
+
+static int hvrs_ptp_gettime(struct ptp_clock_info *info, struct timespec64 *ts)
+{
+	struct hvrs_ptp *p = container_of(info, struct hvrs_ptp, info);
+
+	return p->gettime(p->ctx, ts);
+}
+
+static int hvrs_ptp_enable(struct ptp_clock_info *info, struct ptp_clock_request *request, int on)
+{
+	return -EOPNOTSUPP;
+}
+
+static int hvrs_ptp_settime(struct ptp_clock_info *info, const struct timespec64 *ts)
+{
+	return -EOPNOTSUPP;
+}
+
+static int hvrs_ptp_adjfine(struct ptp_clock_info *info, long delta)
+{
+	return -EOPNOTSUPP;
+}
+
+static int hvrs_ptp_adjtime(struct ptp_clock_info *info, s64 delta)
+{
+	return -EOPNOTSUPP;
+}
+
+struct hvrs_ptp *hvrs_ptp_register(const char *name, struct module *owner,
+				   int (*gettime)(const void *ctx, struct timespec64 *ts),
+				   const void *ctx)
+{
+	struct hvrs_ptp *p = kzalloc(sizeof(*p), GFP_KERNEL);
+	struct ptp_clock *clock;
+
+	if (!p)
+		return ERR_PTR(-ENOMEM);
+	strscpy(p->info.name, name, sizeof(p->info.name));
+	p->info.owner = owner;
+	p->info.enable = hvrs_ptp_enable;
+	p->info.adjtime = hvrs_ptp_adjtime;
+	p->info.adjfine = hvrs_ptp_adjfine;
+	p->info.gettime64 = hvrs_ptp_gettime;
+	p->info.settime64 = hvrs_ptp_settime;
+	p->gettime = gettime;
+	p->ctx = ctx;
+	clock = ptp_clock_register(&p->info, NULL);
+	if (IS_ERR_OR_NULL(clock)) {
+		kfree(p);
+		return clock ? ERR_CAST(clock) : ERR_PTR(-EOPNOTSUPP);
+	}
+	p->clock = clock;
+	return p;
+}
+
+int hvrs_ptp_index(const struct hvrs_ptp *p)
+{
+	return ptp_clock_index(p->clock);
+}
+
+/* After this, no `gettime` call runs or starts (the posix clock is a zombie for open files). */
+void hvrs_ptp_unregister(struct hvrs_ptp *p)
+{
+	ptp_clock_unregister(p->clock);
+	kfree(p);
+}
+
+/* A function pointer set by the Hyper-V clocksource (TSC page or MSR). */
+u64 hvrs_read_reference_counter(void)
+{
+	return hv_read_reference_counter();
 }

@@ -9,7 +9,10 @@
 
 #include <linux/types.h>
 
+struct module;
+struct timespec64;
 struct workqueue_struct;
+struct hvrs_ptp;
 
 u32 hvrs_max_version(void);
 
@@ -44,5 +47,12 @@ void hvrs_virt_mb(void);
 void hvrs_virt_rmb(void);
 unsigned long hvrs_spin_lock_irqsave(void *lock);
 void hvrs_spin_unlock_irqrestore(void *lock, unsigned long flags);
+
+struct hvrs_ptp *hvrs_ptp_register(const char *name, struct module *owner,
+				   int (*gettime)(const void *ctx, struct timespec64 *ts),
+				   const void *ctx);
+int hvrs_ptp_index(const struct hvrs_ptp *p);
+void hvrs_ptp_unregister(struct hvrs_ptp *p);
+u64 hvrs_read_reference_counter(void);
 
 #endif /* HVRS_VMBUS_SHIM_H */
