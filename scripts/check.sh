@@ -165,6 +165,18 @@ for v in 5.3 5.2 5.1 5.0 4.1 4.0 3.0 2.4; do
 	vm_cmd "host-engine-c@$v" "$here/run-vm-engine.sh" --suite host-engine-c --qemu "$hvq" --max-version "$v" --timeout 300
 done
 vm_cmd storvsc-c "$here/run-vm-engine.sh" --suite storvsc-c --qemu "$hvq" --smp 2 --timeout 900
+# hv_utils' acceptance suites (issue 7) with the C reference stack (hvrs.stack=c): heartbeat,
+# time sync and the PTP clock, KVP and VSS with the unmodified daemons, malformed IC messages,
+# hibernate, rmmod; then a host-requested power-off and reboot, which end the run.
+utils_runs() { # stack
+	vm_cmd "utils@$1" "$here/run-vm-engine.sh" --suite utils --name "utils@$1" --stack "$1" \
+		--qemu "$hvq" --timeout 900
+	vm_cmd "utils-shutdown@$1" "$here/run-vm-engine.sh" --suite utils-shutdown \
+		--name "utils-shutdown@$1" --stack "$1" --expect-end poweroff --qemu "$hvq" --timeout 400
+	vm_cmd "utils-reboot@$1" "$here/run-vm-engine.sh" --suite utils-reboot \
+		--name "utils-reboot@$1" --stack "$1" --expect-end reboot --qemu "$hvq" --timeout 400
+}
+utils_runs c
 
 # Our hv_vmbus: no VMBus in ACPI (ENODEV, like C); QEMU's own host (4.0, the balloon offered,
 # a channel opened by the sample driver, reload cycles, CPU hotplug, sysfs against C); the
@@ -177,4 +189,6 @@ vm_suite vmbus-qemu --hyperv --qemu "$hvq" --smp 2 --mem 1G,maxmem=64G --timeout
 vm_cmd vmbus-minihost "$top/tests/vm/with-minihost.sh" -- --suite vmbus-minihost --hyperv --qemu "$hvq" --smp 2 --timeout 400
 vm_cmd vmbus-engine "$here/run-vm-engine.sh" --suite vmbus-engine --qemu "$hvq" --smp 2 --timeout 500
 vm_cmd vmbus-engine-faults "$here/run-vm-engine.sh" --suite vmbus-engine-faults --qemu "$hvq" --smp 2 --timeout 700
+# Our hv_utils: the same suites with our stack, once the module exists.
+[ ! -e "$top/drivers/hv/utils/Kbuild" ] || utils_runs rust
 finish
