@@ -38,19 +38,7 @@ setup() { # name command...
 		show_tail "$log"
 		failed=$((failed + 1))
 		failures+=("setup/$name")
-		
-# Our hv_vmbus: no VMBus in ACPI (ENODEV, like C); QEMU's own host (4.0, the balloon offered,
-# a channel opened by the sample driver, reload cycles, CPU hotplug, sysfs against C); the
-# minihost (6.0 and each cap); the engine (its devices, echo traffic, sysfs byte-identical to
-# the C bus's, then rescinds, malformed messages and a corrupted ring).
-vm_suite vmbus-nobus --hyperv --qemu "$hvq" --timeout 200
-vm_suite vmbus-qemu --hyperv --qemu "$hvq" --smp 2 --mem 1G,maxmem=64G --timeout 500 -- \
-	-object memory-backend-ram,id=hamem,size=2G -device vmbus-bridge \
-	-device hv-balloon,status-report=on,memdev=hamem
-vm_cmd vmbus-minihost "$top/tests/vm/with-minihost.sh" -- --suite vmbus-minihost --hyperv --qemu "$hvq" --smp 2 --timeout 400
-vm_cmd vmbus-engine "$here/run-vm-engine.sh" --suite vmbus-engine --qemu "$hvq" --smp 2 --timeout 500
-vm_cmd vmbus-engine-faults "$here/run-vm-engine.sh" --suite vmbus-engine-faults --qemu "$hvq" --smp 2 --timeout 700
-finish
+		finish
 	fi
 	log "check: $name done ($(( $(date +%s) - s ))s)"
 }
@@ -177,6 +165,18 @@ for v in 5.3 5.2 5.1 5.0 4.1 4.0 3.0 2.4; do
 	vm_cmd "host-engine-c@$v" "$here/run-vm-engine.sh" --suite host-engine-c --qemu "$hvq" --max-version "$v" --timeout 300
 done
 vm_cmd storvsc-c "$here/run-vm-engine.sh" --suite storvsc-c --qemu "$hvq" --smp 2 --timeout 900
+# hv_utils' acceptance suites (issue 7) with the C reference stack (hvrs.stack=c): heartbeat,
+# time sync and the PTP clock, KVP and VSS with the unmodified daemons, malformed IC messages,
+# hibernate, rmmod; then a host-requested power-off and reboot, which end the run.
+utils_runs() { # stack
+	vm_cmd "utils@$1" "$here/run-vm-engine.sh" --suite utils --name "utils@$1" --stack "$1" \
+		--qemu "$hvq" --timeout 900
+	vm_cmd "utils-shutdown@$1" "$here/run-vm-engine.sh" --suite utils-shutdown \
+		--name "utils-shutdown@$1" --stack "$1" --expect-end poweroff --qemu "$hvq" --timeout 400
+	vm_cmd "utils-reboot@$1" "$here/run-vm-engine.sh" --suite utils-reboot \
+		--name "utils-reboot@$1" --stack "$1" --expect-end reboot --qemu "$hvq" --timeout 400
+}
+utils_runs c
 
 # Our hv_vmbus: no VMBus in ACPI (ENODEV, like C); QEMU's own host (4.0, the balloon offered,
 # a channel opened by the sample driver, reload cycles, CPU hotplug, sysfs against C); the
@@ -191,4 +191,6 @@ vm_cmd vmbus-engine "$here/run-vm-engine.sh" --suite vmbus-engine --qemu "$hvq" 
 vm_cmd vmbus-engine-faults "$here/run-vm-engine.sh" --suite vmbus-engine-faults --qemu "$hvq" --smp 2 --timeout 700
 # The util daemons' character device (tests/chardev: transport.rs on rust/hv/chardev.rs).
 vm_suite chardev --hyperv --qemu "$hvq" --smp 2 --timeout 200 -- -device vmbus-bridge
+# Our hv_utils: the same suites with our stack.
+utils_runs rust
 finish

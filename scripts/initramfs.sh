@@ -3,7 +3,8 @@
 #
 # Build the test initramfs: busybox, our modules in updates/ (depmod run for the target kernel),
 # the C reference modules in a separate tree (/lib/modules.c, see tests/vm/lib.sh use_c_modules),
-# the in-VM tests, and the unmodified tools/hv daemons of the same kernel tree.
+# the in-VM tests, the unmodified tools/hv daemons of the same kernel tree, and the tests' small
+# C programs (tests/vm/progs/*.c, built here with gcc -static into /usr/bin).
 #
 #   scripts/initramfs.sh [OUT]      default OUT: out/initramfs.cpio.gz
 # Expects the modules to be built (make modules). KDIR as for scripts/modules.sh.
@@ -48,6 +49,12 @@ cp -r "$top/tests/vm/suites" "$root/tests/suites"
 [ ! -d "$KDIR/hvtools" ] || cp -a "$KDIR/hvtools/." "$root/usr/sbin/"
 # The chardev suite's test program (the guest has no libc).
 gcc -static -O2 -Wall -Wextra -Werror -o "$root/usr/bin/hvt_chardev" "$top/tests/chardev/hvt_chardev.c"
+for src in "$top"/tests/vm/progs/*.c; do
+	[ -e "$src" ] || continue
+	prog=$(basename "$src" .c)
+	gcc -static -O2 -Wall -Wextra -Werror -s -o "$root/usr/bin/$prog" "$src" ||
+		die "cannot build $src"
+done
 echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
 
 mkdir -p "$(dirname "$out")"

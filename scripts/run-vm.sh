@@ -8,7 +8,13 @@
 #   scripts/run-vm.sh --suite NAME [--smp N] [--mem SIZE] [--timeout SEC] [--log FILE]
 #                     [--qemu BIN] [--hyperv] [--kernel FILE] [--initrd FILE] [--shell]
 #                     [--debian IMAGE] [--qmp PATH] [--host-script FILE] [--quiet]
-#                     [-- extra QEMU args]
+#                     [--append ARGS]... [--expect-end poweroff|reboot] [-- extra QEMU args]
+# --append adds kernel command-line words (each use adds to the previous ones).
+# --expect-end: the run ends with a power-off or reboot the host asks for (hv_utils' shutdown
+# IC). The guest's /init then waits for the request after the suite instead of powering off
+# itself; the run passes as "<suite>/end-ACTION" only if init's shutdown path ran (its
+# "HVRS-SHUTDOWN: init got ...: ACTION" line) and the kernel then powered off ("reboot: Power
+# down") or restarted ("reboot: Restarting system"; QEMU's -no-reboot ends the run there).
 # --debian boots the Debian-root image (scripts/debian-root.sh --image) instead of the initramfs.
 # --qmp opens a QMP server on the unix socket PATH (server=on,wait=off).
 # --host-script runs FILE with bash on the host beside the VM, with QMP_SOCKET (the --qmp socket,
@@ -24,7 +30,7 @@ top=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
 
 suite="" smp=1 mem=1G timeout=300 log="" qemu="" hyperv=0 kernel="" initrd="" shell=0 quiet=0
-extra=() append_extra="" debian="" qmp="" host_script=""
+extra=() append_extra="" debian="" qmp="" host_script="" expect_end=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--suite) suite=$2; shift ;;
@@ -36,7 +42,8 @@ while [ $# -gt 0 ]; do
 	--hyperv) hyperv=1 ;;
 	--kernel) kernel=$2; shift ;;
 	--initrd) initrd=$2; shift ;;
-	--append) append_extra=$2; shift ;;
+	--append) append_extra+=" $2"; shift ;;
+	--expect-end) expect_end=$2; shift ;;
 	--shell) shell=1 ;;
 	--debian) debian=$2; shift ;;
 	--quiet) quiet=1 ;;
@@ -48,6 +55,10 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ -n "$suite" ] || { echo "run-vm: --suite is required" >&2; exit 2; }
+case "$expect_end" in
+'' | poweroff | reboot) ;;
+*) echo "run-vm: --expect-end takes poweroff or reboot" >&2; exit 2 ;;
+esac
 
 if [ -z "$kernel" ]; then
 	kdir=${KDIR:-$("$here/kernel.sh" --print-kdir)} || exit 2
@@ -92,6 +103,7 @@ if [ "$hyperv" = 1 ]; then
 fi
 append="console=ttyS0 panic=-1 oops=panic softlockup_panic=1 hung_task_timeout_secs=60 hvrs.suite=$suite $append_extra"
 [ "$shell" = 0 ] || append+=" hvrs.shell=1"
+[ -z "$expect_end" ] || append+=" hvrs.expect_end=$expect_end"
 [ "$suite" != selftest-hang ] || append+=" hvrs.test_timeout=100000"
 
 cmd=("$qemu" -accel tcg "${machine[@]}" -cpu "$cpu" -smp "$smp" -m "$mem" -nographic -no-reboot
@@ -148,6 +160,29 @@ if bad=$(grep -E 'Kernel panic|BUG:|WARNING:|Oops|general protection fault|soft 
 	while IFS= read -r l; do problems+=("    $l"); done <<<"$bad"
 fi
 
+if [ -n "$expect_end" ]; then
+	# The end the host asked for: init's shutdown path ran, then the kernel's last line.
+	case "$expect_end" in
+	poweroff) kline='reboot: Power down' ;;
+	reboot) kline='reboot: Restarting system' ;;
+	esac
+	end_problem=""
+	if ! grep -q "HVRS-SHUTDOWN: init got .*: $expect_end" "$log"; then
+		end_problem="init's shutdown path did not run for '$expect_end': $(grep -a 'HVRS-SHUTDOWN' "$log" | tr -d '\r' | head -n 1)"
+	elif ! grep -q "$kline" "$log"; then
+		end_problem="init asked for '$expect_end' but the kernel never printed '$kline'"
+	elif [ $rc -ne 0 ]; then
+		end_problem="QEMU exited with status $rc after '$expect_end'"
+	fi
+	if [ -z "$end_problem" ]; then
+		echo "ok $suite/end-$expect_end"
+		passed=$((passed + 1))
+	else
+		echo "not ok $suite/end-$expect_end"
+		echo "  $end_problem"
+		failed=$((failed + 1))
+	fi
+fi
 if [ -n "$host_pid" ]; then
 	if [ -z "$host_problem" ]; then
 		echo "ok $suite/host"

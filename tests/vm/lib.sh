@@ -61,6 +61,25 @@ use_rust_modules() {
 	if modules_overmounted; then umount /lib/modules || fail "cannot unmount the C module tree"; fi
 	true
 }
+# The module stack the run asks for: `hvrs.stack=c` on the kernel command line runs the C
+# reference drivers, anything else ours. Suites that must pass against both call this.
+hvrs_stack() { sed -n 's/.*\bhvrs\.stack=\([^ ]*\).*/\1/p' /proc/cmdline; }
+use_stack() {
+	if [ "$(hvrs_stack)" = c ]; then use_c_modules; else use_rust_modules; fi
+}
+
+# Tell a host-side script (host.sh, reading the console log) that the guest reached a point:
+# it waits for the line "HVRS-MARK <name>".
+mark() { echo "HVRS-MARK $*"; }
+
+# Init's side of a host-requested shutdown (hvrs.expect_end=poweroff|reboot, see /init): hv_utils
+# runs /sbin/poweroff or /sbin/reboot (orderly_poweroff/orderly_reboot), which busybox turns into
+# SIGUSR2 or SIGTERM to init. Report it, sync, and power off or reboot.
+init_shutdown() { # action signal
+	echo "HVRS-SHUTDOWN: init got $2: $1"
+	sync
+	if [ "$1" = reboot ]; then reboot -f; else poweroff -f; fi
+}
 
 run_suite() { # dir timeout
 	local passed=0 failed=0 t name rc
