@@ -151,7 +151,12 @@ impl TimeSync {
                 Answer::Reply
             }
             Err(_) => {
-                pr_err_ratelimited!("Invalid ictimesync data. Length too small: {}\n", len);
+                // The C driver names the structure it expected.
+                if version.to_u32() > IcVersion::new(3, 0).to_u32() {
+                    pr_err_ratelimited!("Invalid ictimesync ref data. Length too small: {}\n", len);
+                } else {
+                    pr_err_ratelimited!("Invalid ictimesync data. Length too small: {}\n", len);
+                }
                 Answer::Stop
             }
         }
