@@ -193,4 +193,8 @@ vm_cmd vmbus-engine-faults "$here/run-vm-engine.sh" --suite vmbus-engine-faults 
 vm_suite chardev --hyperv --qemu "$hvq" --smp 2 --timeout 200 -- -device vmbus-bridge
 # Our hv_utils: the same suites with our stack.
 utils_runs rust
+# The Debian-root guest against the engine: udev autoloads our hv_vmbus and, by MODALIAS, our
+# hv_utils; Debian's units start the unmodified KVP and VSS daemons on our misc devices.
+vm_cmd debian-utils "$here/run-vm-engine.sh" --suite debian-utils --qemu "$hvq" \
+	--debian "$top/out/debian.img" --timeout 500
 finish

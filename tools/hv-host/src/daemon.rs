@@ -360,16 +360,23 @@ pub fn ctl_client_main(socket: &Path, args: &[String], timeout_s: u64) -> i32 {
             }
         };
         if let Some(d) = l.strip_prefix(". ") {
-            println!("{d}");
+            print_line(d);
         } else if l == "ok" {
             return 0;
         } else if let Some(m) = l.strip_prefix("error ") {
             eprintln!("hv-host: {m}");
             return 1;
         } else {
-            println!("{l}");
+            print_line(&l);
         }
     }
     eprintln!("hv-host ctl: the host engine closed the connection without an answer");
     2
+}
+
+/// Prints one answer line. A closed stdout (e.g. `ctl ... | grep -q`) is not an error: the
+/// rest of the answer is read and its status returned as usual.
+fn print_line(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
 }
