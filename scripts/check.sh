@@ -191,8 +191,10 @@ vm_cmd vmbus-engine "$here/run-vm-engine.sh" --suite vmbus-engine --qemu "$hvq" 
 vm_cmd vmbus-engine-faults "$here/run-vm-engine.sh" --suite vmbus-engine-faults --qemu "$hvq" --smp 2 --timeout 700
 # The util daemons' character device (tests/chardev: transport.rs on rust/hv/chardev.rs).
 vm_suite chardev --hyperv --qemu "$hvq" --smp 2 --timeout 200 -- -device vmbus-bridge
-# Our hv_utils: the same suites with our stack.
+# Our hv_utils: the same suites with our stack, and the PTP clock going stale (our test knob).
 utils_runs rust
+vm_cmd "utils-stale@rust" "$here/run-vm-engine.sh" --suite utils-stale --name "utils-stale@rust" \
+	--stack rust --qemu "$hvq" --timeout 300
 # The Debian-root guest against the engine: udev autoloads our hv_vmbus and, by MODALIAS, our
 # hv_utils; Debian's units start the unmodified KVP and VSS daemons on our misc devices.
 vm_cmd debian-utils "$here/run-vm-engine.sh" --suite debian-utils --qemu "$hvq" \

@@ -114,7 +114,7 @@ smoke_test() { # qemu
 	# enlightenments and vmbus-bridge, then quits.
 	local out
 	out=$(printf '%s\n' '{"execute":"qmp_capabilities"}' '{"execute":"quit"}' |
-		timeout 60 "$1" -accel tcg -M q35 -cpu max,hv-vpindex,hv-synic,hv-relaxed \
+		timeout 60 "$1" -accel tcg -M q35 -cpu max,hv-vpindex,hv-synic,hv-relaxed,hv-time \
 			-device vmbus-bridge -display none -S -qmp stdio 2>&1) ||
 		die "qemu: smoke test failed: $out"
 }

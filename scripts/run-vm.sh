@@ -98,7 +98,7 @@ fi
 cpu=max
 machine=(-M q35)
 if [ "$hyperv" = 1 ]; then
-	cpu="max,hv-vpindex,hv-synic,hv-relaxed"
+	cpu="max,hv-vpindex,hv-synic,hv-relaxed,hv-time"
 	machine+=(-global ICH9-LPC.disable_s4=1)
 fi
 append="console=ttyS0 panic=-1 oops=panic softlockup_panic=1 hung_task_timeout_secs=60 hvrs.suite=$suite $append_extra"
