@@ -196,7 +196,8 @@ utils_runs rust
 vm_cmd "utils-stale@rust" "$here/run-vm-engine.sh" --suite utils-stale --name "utils-stale@rust" \
 	--stack rust --qemu "$hvq" --timeout 300
 # The Debian-root guest against the engine: udev autoloads our hv_vmbus and, by MODALIAS, our
-# hv_utils; Debian's units start the unmodified KVP and VSS daemons on our misc devices.
+# hv_utils; Debian's units start the unmodified KVP and VSS daemons on our misc devices; the
+# kernel's lsvmbus lists our bus.
 vm_cmd debian-utils "$here/run-vm-engine.sh" --suite debian-utils --qemu "$hvq" \
 	--debian "$top/out/debian.img" --timeout 500
 finish
