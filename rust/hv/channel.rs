@@ -169,6 +169,23 @@ pub trait ChannelControl: Send + Sync {
 
     /// Sends CLOSECHANNEL (no answer comes; nothing if rescinded).
     fn close(self: ArcBorrow<'_, Self>, channel: &Channel);
+
+    /// Sends MODIFYCHANNEL to move the open channel's interrupts from `from_cpu` to `to_cpu`
+    /// (virtual processor `target_vp`) and, on 5.3+, waits for MODIFYCHANNEL_RESPONSE; then
+    /// accounts the move in the bus's CPU allocation (`vmbus_send_modifychannel()`,
+    /// `hv_update_allocated_cpus()`).
+    ///
+    /// # Errors
+    ///
+    /// [`EAGAIN`] if the host refused, [`ETIMEDOUT`] if it did not answer, [`EIO`] if the
+    /// channel is not open or the request could not be sent.
+    fn modify(
+        self: ArcBorrow<'_, Self>,
+        channel: &Channel,
+        from_cpu: u32,
+        to_cpu: u32,
+        target_vp: u32,
+    ) -> Result;
 }
 
 /// A channel offered by the host (`struct vmbus_channel`).
@@ -368,28 +385,49 @@ impl Channel {
     }
 
     /// Moves the channel's interrupts to `cpu`, on a write to its `cpu` sysfs file
-    /// (`vmbus_channel_set_cpu()`); `valid` is `cpu` if it may take channel interrupts.
+    /// (`target_cpu_store()`); `valid` is `cpu` if it may take channel interrupts.
+    ///
+    /// # Errors
+    ///
+    /// As [`Channel::set_cpu`].
+    pub fn set_cpu_from_sysfs(&self, cpu: u32, valid: Option<CpuId>) -> Result {
+        // No CPU goes offline meanwhile (`cpus_read_lock()`): the bus moves the channels off a
+        // CPU that goes offline, and must see this move.
+        let _hotplug = CpuHotplugReadGuard::new();
+        self.set_cpu(cpu, valid.filter(|_| super::cpu_can_target(cpu)))
+    }
+
+    /// Moves the channel's interrupts to `cpu` with MODIFYCHANNEL (`vmbus_channel_set_cpu()`);
+    /// `valid` is `cpu` if it may take channel interrupts. CPU hotplug must be held off by the
+    /// caller: a `cpus_read_lock()`, or the CPU-offline callback itself.
     ///
     /// # Errors
     ///
     /// As the C driver: [`EIO`] before VMBus 4.1, [`EINVAL`] for an invalid or offline CPU,
-    /// [`EIO`] unless the channel is open.
-    pub fn set_cpu_from_sysfs(&self, cpu: u32, valid: Option<CpuId>) -> Result {
+    /// [`EIO`] unless the channel is open or if the host refused or did not answer.
+    pub fn set_cpu(&self, cpu: u32, valid: Option<CpuId>) -> Result {
         if self.version < Version::WIN10_V4_1 {
             return Err(EIO);
         }
-        if valid.is_none() {
+        let Some(target) = valid else {
             return Err(EINVAL);
-        }
+        };
         if self.state() != ChannelState::Opened as u32 {
             return Err(EIO);
         }
-        if cpu == self.target_cpu() {
+        let origin = self.target_cpu();
+        if cpu == origin {
             return Ok(());
         }
-        // TODO: MODIFYCHANNEL (the state machine has it); until then the interrupts stay where
-        // they are.
-        Err(EIO)
+        // As C, any failure of the request is `EIO` to the caller.
+        self.control
+            .as_arc_borrow()
+            .modify(self, origin, cpu, hypervisor::vp_index(target))
+            .map_err(|_| EIO)?;
+        // Before 5.3 the host does not confirm: it may still interrupt the old CPU for a while,
+        // which is harmless, as the interrupt handler finds the channel by its relid.
+        self.set_target_cpu(cpu);
+        Ok(())
     }
 
     /// The channel was signalled by the host (`vmbus_chan_sched()`), in hard-IRQ context.
@@ -491,6 +529,24 @@ impl Channel {
         // A queued handler sees `closing` and returns; a running one finishes.
         // SAFETY: `work` is an initialized work item, alive as long as `open`.
         unsafe { bindings::flush_work(Work::raw_get(&open.work)) };
+    }
+}
+
+/// Holds off CPU hotplug while alive (`cpus_read_lock()` / `cpus_read_unlock()`).
+struct CpuHotplugReadGuard(());
+
+impl CpuHotplugReadGuard {
+    fn new() -> Self {
+        // SAFETY: Process context (a sysfs write); released by `drop`.
+        unsafe { bindings::cpus_read_lock() };
+        Self(())
+    }
+}
+
+impl Drop for CpuHotplugReadGuard {
+    fn drop(&mut self) {
+        // SAFETY: Taken in `new`.
+        unsafe { bindings::cpus_read_unlock() };
     }
 }
 

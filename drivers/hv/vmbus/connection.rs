@@ -113,6 +113,8 @@ enum RequestKind {
     GpadlTorndown(u32),
     /// OPENCHANNEL_RESULT.
     OpenResult,
+    /// MODIFYCHANNEL_RESPONSE (5.3+).
+    ModifyResult,
 }
 
 /// A channel request waiting for the host (`struct vmbus_channel_msginfo`).
@@ -545,6 +547,49 @@ impl ChannelControl for Vmbus {
             Err(e) => pr_err!("channel {}: cannot close: {}\n", relid, e),
         });
     }
+
+    fn modify(
+        self: ArcBorrow<'_, Self>,
+        channel: &Channel,
+        from_cpu: u32,
+        to_cpu: u32,
+        target_vp: u32,
+    ) -> Result {
+        let this: Arc<Self> = self.into();
+        let relid = channel.relid();
+        this.request(
+            relid,
+            |conn, out| {
+                let ack = conn
+                    .modify_channel(relid, target_vp, out)
+                    .map_err(|_| EIO)?;
+                Ok(ack.then_some(RequestKind::ModifyResult))
+            },
+            |conn, _| {
+                let _ = conn.cancel_modify(relid);
+            },
+        )?;
+        if channel.dev_type().is_perf() {
+            // `hv_update_allocated_cpus()`: the old CPU is free unless another performance
+            // channel still targets it.
+            this.with_conn(|_, out| {
+                let mut others = false;
+                this.channels.for_each(|c| {
+                    others |=
+                        c.relid() != relid && c.dev_type().is_perf() && c.target_cpu() == from_cpu;
+                });
+                for (cpu, used) in [(from_cpu, others), (to_cpu, true)] {
+                    if let Some(slot) = usize::try_from(cpu)
+                        .ok()
+                        .and_then(|i| out.perf_cpus.get_mut(i))
+                    {
+                        *slot = used;
+                    }
+                }
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Carries the state machine's output out while [`Vmbus::state`] is held.
@@ -720,7 +765,10 @@ impl Outbox for Out<'_> {
             Action::GpadlTorndown { relid, gpadl } => {
                 self.complete(relid, RequestKind::GpadlTorndown(gpadl), Ok(()))
             }
-            Action::ModifyResult { .. } => {}
+            Action::ModifyResult { relid, status } => {
+                let result = if status == 0 { Ok(()) } else { Err(EAGAIN) };
+                self.complete(relid, RequestKind::ModifyResult, result);
+            }
             Action::Unloaded => self.vmbus.unloaded.complete_all(),
         }
     }
@@ -772,23 +820,61 @@ impl synic::Handler for Vmbus {
     }
 
     fn cpu_offline(self: ArcBorrow<'_, Self>, cpu: CpuId) -> Result {
+        // Disconnected (unload, panic, kexec): the CPU may go (`always_cleanup`).
+        let Some(version) = self.version() else {
+            return Ok(());
+        };
         // The host sends every channel message to the CPU named in INITIATE_CONTACT.
-        if cpu.as_u32() == CONNECT_CPU && self.version().is_some() {
+        if cpu.as_u32() == CONNECT_CPU {
             return Err(EBUSY);
         }
-        // TODO: move open channels targeting `cpu` elsewhere (MODIFYCHANNEL) as C does; until
-        // then a CPU with open channels stays online.
-        let mut busy = false;
+        // Move the channels targeting it elsewhere (`hv_synic_cleanup()`); collected first, as
+        // moving one waits for the host.
+        let mut targeted = KVec::new();
+        let mut collected = Ok(());
         self.channels.for_each(|c| {
-            if c.target_cpu() == cpu.as_u32()
-                && c.state() == crate::hv::channel::ChannelState::Opened as u32
-            {
-                busy = true;
+            if c.target_cpu() == cpu.as_u32() && collected.is_ok() {
+                collected = targeted.push(c.clone(), GFP_KERNEL).map_err(Error::from);
             }
         });
-        if busy {
-            return Err(EBUSY);
+        collected?;
+        for channel in &targeted {
+            Self::pick_new_cpu(channel, cpu.as_u32(), version)?;
         }
         Ok(())
+    }
+}
+
+impl Vmbus {
+    /// Moves `channel` off `dying`, which goes offline, to another online CPU, else to the
+    /// connect CPU (`hv_pick_new_cpu()`). The C driver starts the search at a random CPU; this
+    /// starts at the next one.
+    ///
+    /// # Errors
+    ///
+    /// [`EBUSY`] before VMBus 5.3 (the host might still interrupt the dying CPU), or the error
+    /// of the last move tried (a channel that is not open cannot move: [`EIO`]).
+    fn pick_new_cpu(channel: &Channel, dying: u32, version: Version) -> Result {
+        if version < Version::WIN10_V5_3 {
+            return Err(EBUSY);
+        }
+        let n = nr_cpu_ids();
+        let mut result = Err(EBUSY);
+        // C skips every candidate of a channel on the connect CPU (it cannot be `dying`).
+        if channel.target_cpu() != CONNECT_CPU {
+            for candidate in Iterator::chain(dying + 1..n, 0..dying) {
+                if !crate::hv::cpu_can_target(candidate) {
+                    continue;
+                }
+                result = channel.set_cpu(candidate, CpuId::from_u32(candidate));
+                if result.is_ok() {
+                    return result;
+                }
+            }
+        }
+        if result.is_err() {
+            result = channel.set_cpu(CONNECT_CPU, CpuId::from_u32(CONNECT_CPU));
+        }
+        result
     }
 }

@@ -1057,6 +1057,20 @@ impl<C: Table<Channel>, G: Table<GpadlEntry>> Connection<C, G> {
         Ok(ack)
     }
 
+    /// Forgets an unanswered MODIFYCHANNEL (the glue gave up waiting): a later response is then
+    /// a protocol error, and another MODIFYCHANNEL may be sent.
+    ///
+    /// # Errors
+    ///
+    /// [`ConnError::UnknownChannel`].
+    pub fn cancel_modify(&mut self, relid: u32) -> Result<(), ConnError> {
+        let c = self
+            .channel_mut(relid)
+            .ok_or(ConnError::UnknownChannel(relid))?;
+        c.modify_pending = false;
+        Ok(())
+    }
+
     /// Releases a rescinded channel once the glue has cleaned it up: posts RELID_RELEASED and
     /// forgets the channel and its remaining GPADLs (`hv_process_channel_removal`).
     ///

@@ -676,6 +676,38 @@ fn modify_before_5_3_has_no_ack_and_needs_4_1() {
 }
 
 #[test]
+fn modify_cancelled_after_a_timeout() {
+    let mut log = Log::default();
+    let (mut c, g) = with_ring(Version::WIN10_V5_3, &mut log);
+    c.open_channel(5, &open_params(g), &mut log).unwrap();
+    c.handle_message(open_result(5, 5, 0).as_bytes(), &mut log)
+        .unwrap();
+    log.take_actions();
+    assert_eq!(c.modify_channel(5, 1, &mut log), Ok(true));
+    // The glue gave up waiting: a late answer is unexpected, and a new request may go.
+    assert_eq!(c.cancel_modify(5), Ok(()));
+    assert_eq!(c.cancel_modify(6), Err(ConnError::UnknownChannel(6)));
+    let resp = ModifyChannelResponse {
+        header: MessageHeader::new(MessageType::MODIFYCHANNEL_RESPONSE),
+        child_relid: 5,
+        status: 0,
+    };
+    assert_eq!(
+        c.handle_message(resp.as_bytes(), &mut log),
+        Err(ConnError::Unexpected(MessageType::MODIFYCHANNEL_RESPONSE))
+    );
+    assert_eq!(c.modify_channel(5, 2, &mut log), Ok(true));
+    c.handle_message(resp.as_bytes(), &mut log).unwrap();
+    assert_eq!(
+        log.take_actions(),
+        vec![Action::ModifyResult {
+            relid: 5,
+            status: 0
+        }]
+    );
+}
+
+#[test]
 fn open_failure_and_gpadl_failure() {
     let mut log = Log::default();
     let (mut c, g) = with_ring(Version::WIN10_V5_3, &mut log);
