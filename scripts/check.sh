@@ -189,6 +189,11 @@ vm_suite vmbus-qemu --hyperv --qemu "$hvq" --smp 2 --mem 1G,maxmem=64G --timeout
 vm_cmd vmbus-minihost "$top/tests/vm/with-minihost.sh" -- --suite vmbus-minihost --hyperv --qemu "$hvq" --smp 2 --timeout 400
 vm_cmd vmbus-engine "$here/run-vm-engine.sh" --suite vmbus-engine --qemu "$hvq" --smp 2 --timeout 500
 vm_cmd vmbus-engine-faults "$here/run-vm-engine.sh" --suite vmbus-engine-faults --qemu "$hvq" --smp 2 --timeout 700
+# Our bus falls back to each older version the engine is capped at, and its channels work there.
+for v in 5.3 5.0 4.1 4.0 3.0 2.4; do
+	vm_cmd "vmbus-versions@$v" "$here/run-vm-engine.sh" --suite vmbus-versions --name "vmbus-versions@$v" \
+		--qemu "$hvq" --max-version "$v" --timeout 300
+done
 # The util daemons' character device (tests/chardev: transport.rs on rust/hv/chardev.rs).
 vm_suite chardev --hyperv --qemu "$hvq" --smp 2 --timeout 200 -- -device vmbus-bridge
 # Our hv_utils: the same suites with our stack, and the PTP clock going stale (our test knob).

@@ -1,0 +1,1 @@
+../vmbus-engine/10-connect.sh

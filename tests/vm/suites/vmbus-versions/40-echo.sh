@@ -1,0 +1,1 @@
+../vmbus-engine/40-echo.sh
