@@ -187,7 +187,8 @@ vm_suite vmbus-qemu --hyperv --qemu "$hvq" --smp 2 --mem 1G,maxmem=64G --timeout
 	-object memory-backend-ram,id=hamem,size=2G -device vmbus-bridge \
 	-device hv-balloon,status-report=on,memdev=hamem
 vm_cmd vmbus-minihost "$top/tests/vm/with-minihost.sh" -- --suite vmbus-minihost --hyperv --qemu "$hvq" --smp 2 --timeout 400
-vm_cmd vmbus-engine "$here/run-vm-engine.sh" --suite vmbus-engine --qemu "$hvq" --smp 2 --timeout 500
+vm_cmd vmbus-engine "$here/run-vm-engine.sh" --suite vmbus-engine --qemu "$hvq" --smp 2 --timeout 900 \
+	--append hvrs.test_timeout=500
 vm_cmd vmbus-engine-faults "$here/run-vm-engine.sh" --suite vmbus-engine-faults --qemu "$hvq" --smp 2 --timeout 700
 # Our bus falls back to each older version the engine is capped at, and its channels work there.
 for v in 5.3 5.0 4.1 4.0 3.0 2.4; do

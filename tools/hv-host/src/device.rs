@@ -340,6 +340,9 @@ pub struct DevCtx<'a> {
     pub vmbus_version: u32,
     /// The engine's clock, in milliseconds.
     pub now_ms: u64,
+    /// Milliseconds since QEMU connected: about the VM's running time, which its Hyper-V
+    /// reference counter counts (QEMU's virtual clock, started with the VM).
+    pub vm_ms: u64,
     pub(crate) io: Option<&'a mut ChannelIo>,
     pub(crate) log: &'a mut Vec<String>,
     pub(crate) errors: &'a mut Vec<String>,

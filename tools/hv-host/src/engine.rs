@@ -240,6 +240,8 @@ pub struct Engine {
     transport: Option<Box<dyn Transport>>,
     mem: Option<Arc<dyn GuestMemory>>,
     now_ms: u64,
+    /// `now_ms` when QEMU connected: the VM's clocks start about then.
+    attached_ms: u64,
     conn: ConnState,
     target: (u32, u8),
     slots: Vec<Slot>,
@@ -310,6 +312,7 @@ impl Engine {
             transport: None,
             mem: None,
             now_ms: 0,
+            attached_ms: 0,
             conn: ConnState::Disconnected {
                 after_unload: false,
             },
@@ -342,6 +345,7 @@ impl Engine {
         self.mem = transport.memory();
         self.transport = Some(transport);
         self.link_failed = None;
+        self.attached_ms = self.now_ms;
         self.reset_all("new transport");
     }
 
@@ -610,6 +614,7 @@ impl Engine {
             sub_index: ch.sub_index,
             vmbus_version,
             now_ms,
+            vm_ms: self.now_ms.saturating_sub(self.attached_ms),
             io: if live { ch.io.as_mut() } else { None },
             log: &mut log,
             errors: &mut errors,
@@ -1665,6 +1670,7 @@ impl Engine {
                     sub_index: ch.sub_index,
                     vmbus_version,
                     now_ms,
+                    vm_ms: self.now_ms.saturating_sub(self.attached_ms),
                     io: None,
                     log: &mut log,
                     errors: &mut errors,
@@ -1943,6 +1949,7 @@ impl Engine {
                 sub_index: sub,
                 vmbus_version,
                 now_ms,
+                vm_ms: self.now_ms.saturating_sub(self.attached_ms),
                 io: None,
                 log: &mut log,
                 errors: &mut errors,
@@ -2195,6 +2202,7 @@ impl Engine {
             sub_index: 0,
             vmbus_version: self.version_u32(),
             now_ms: self.now_ms,
+            vm_ms: self.now_ms.saturating_sub(self.attached_ms),
             io: None,
             log: &mut log,
             errors: &mut errors,

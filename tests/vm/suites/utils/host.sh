@@ -137,6 +137,24 @@ st=$(ctl kvp enum 0) || fail kvp-daemon-restarted "kvp enum: $st"
 echo "$st" | grep -qx 'HvrsAfterRestart=yes' || fail kvp-daemon-restarted "pool 0 after the restart: $st"
 ok kvp-daemon-restarted
 
+# The kernel's own 30 s timeout: the daemon is stopped, not killed, while a GET waits for it.
+wait_mark kvp-silent 120
+t0=$(date +%s)
+st=$(ctl --timeout 70 kvp get 0 HvrsKey0 --timeout 60) || fail kvp-timeout "kvp get: $st"
+t=$(($(date +%s) - t0))
+echo "GET with the daemon stopped: $st after $t s"
+[ "$(echo "$st" | status_of)" = $HV_E_FAIL ] || fail kvp-timeout "answered $st, want HV_E_FAIL"
+[ $t -ge 27 ] && [ $t -le 40 ] || fail kvp-timeout "answered after $t s, want the 30 s daemon timeout"
+ok kvp-timeout
+wait_mark kvp-resumed 120
+i=0
+until st=$(ctl kvp set 0 HvrsAfterTimeout yes 2>&1) && [ "$(echo "$st" | status_of)" = $S_OK ]; do
+	i=$((i + 1))
+	[ $i -lt 60 ] || fail kvp-after-timeout "set after the timeout: $st"
+	sleep 1
+done
+ok kvp-after-timeout
+
 # VSS: FREEZE while the guest writes, THAW once the guest saw the writes block.
 wait_mark vss-ready 200
 st=$(ctl --timeout 70 vss freeze --timeout 60) || fail vss-freeze "vss freeze: $st"

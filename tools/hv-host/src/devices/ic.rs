@@ -730,9 +730,11 @@ pub fn parse_u32(s: &str) -> Option<u32> {
 /// How the host fills `vmreferencetime` of a TimeSync 4.0 sample.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum RefTime {
-    /// Always 0: right for a guest whose reference counter MSR reads 0.
+    /// Always 0: right for a guest whose reference counter MSR reads 0 (a QEMU without
+    /// `hv-time`).
     Zero,
-    /// 100 ns units since the VM connected (QEMU's reference counter starts with the VM).
+    /// 100 ns units since QEMU connected, about the guest's reference counter (QEMU's
+    /// `hv-time` counts the VM's running time): the default.
     SinceConnect,
 }
 
@@ -758,7 +760,7 @@ impl Timesync {
             core: IcCore::new(IcMsgType::TIMESYNC, &HOST_FW_VERSIONS, srv),
             offset_ns: 0,
             auto_ms,
-            reftime: RefTime::Zero,
+            reftime: RefTime::SinceConnect,
             last_auto_ms: 0,
             waiters: Vec::new(),
             answered: 0,
@@ -784,7 +786,7 @@ impl Timesync {
             d.parenttime = parent;
             d.vmreferencetime = match self.reftime {
                 RefTime::Zero => 0,
-                RefTime::SinceConnect => ctx.now_ms.saturating_mul(10_000),
+                RefTime::SinceConnect => ctx.vm_ms.saturating_mul(10_000),
             };
             d.flags = flags;
             d.as_bytes().to_vec()
