@@ -12,8 +12,8 @@
 //! echo <class-guid> > /sys/bus/vmbus/drivers/uio_hv_generic/new_id
 //! ```
 //!
-//! For each device it allocates the two rings (the class's preferred size, else 2 MiB each,
-//! plus the control page) and registers a UIO device `uio_hv_generic`, version `0.02.1`, whose
+//! For each device it allocates the two rings (the class's preferred size, else 2 MiB each;
+//! plus the control page below 32 KiB) and registers a UIO device `uio_hv_generic`, version `0.02.1`, whose
 //! maps are the rings (`txrx_rings`), the connection's interrupt page (`int_page`) and the
 //! child-to-parent monitor page (`monitor_page`); it shows the binary `ring` file in the
 //! channel's sysfs directory. The first open of `/dev/uioN` opens the channel with the kernel
@@ -53,10 +53,16 @@ const RING_HEADER_SIZE: usize = 4096;
 /// Linux page size, which ring sizes are rounded up to.
 const PAGE_SIZE: usize = kernel::page::PAGE_SIZE;
 
-/// `VMBUS_RING_SIZE()`: `payload` bytes of data plus the control page, page aligned.
+/// `VMBUS_RING_SIZE()`: `payload` bytes, plus the control page unless the payload is at least
+/// eight times its size (`VMBUS_HEADER_ADJ()`), page aligned.
 fn vmbus_ring_size(payload: usize) -> Option<usize> {
+    let header = if payload >= 8 * RING_HEADER_SIZE {
+        0
+    } else {
+        RING_HEADER_SIZE
+    };
     payload
-        .checked_add(RING_HEADER_SIZE)?
+        .checked_add(header)?
         .checked_next_multiple_of(PAGE_SIZE)
 }
 
