@@ -177,6 +177,12 @@ utils_runs() { # stack
 		--name "utils-reboot@$1" --stack "$1" --expect-end reboot --qemu "$hvq" --timeout 400
 }
 utils_runs c
+# File copy through uio_hv_generic and the unmodified hv_fcopy_uio_daemon (issue 8).
+fcopy_run() { # stack
+	vm_cmd "fcopy@$1" "$here/run-vm-engine.sh" --suite fcopy --name "fcopy@$1" --stack "$1" \
+		--qemu "$hvq" --timeout 900
+}
+fcopy_run c
 
 # Our hv_vmbus: no VMBus in ACPI (ENODEV, like C); QEMU's own host (4.0, the balloon offered,
 # a channel opened by the sample driver, reload cycles, CPU hotplug, sysfs against C); the
@@ -201,6 +207,7 @@ vm_suite chardev --hyperv --qemu "$hvq" --smp 2 --timeout 200 -- -device vmbus-b
 utils_runs rust
 vm_cmd "utils-stale@rust" "$here/run-vm-engine.sh" --suite utils-stale --name "utils-stale@rust" \
 	--stack rust --qemu "$hvq" --timeout 300
+fcopy_run rust
 # The Debian-root guest against the engine: udev autoloads our hv_vmbus and, by MODALIAS, our
 # hv_utils; Debian's units start the unmodified KVP and VSS daemons on our misc devices; the
 # kernel's lsvmbus lists our bus.

@@ -19,6 +19,13 @@
 //! [`ChannelHandler`] in softirq context, with the host's signals masked while it drains the
 //! inbound ring (the C driver's `HV_CALL_BATCHED` mode).
 //!
+//! A driver whose rings user space reads and writes (`uio_hv_generic`) allocates them ahead with
+//! [`RingBuffer::new`] (`vmbus_alloc_ring()`) and opens the channel over them with
+//! [`OpenChannel::open_user`] (`vmbus_connect_ring()` in `HV_CALL_ISR` mode): the kernel then
+//! never reads or writes the rings, a host signal only runs the driver's
+//! [`ChannelIsrHandler`] in hard-IRQ context, and user space maps the pages (the UIO map and
+//! the channel's binary `ring` sysfs file, see [`Device::show_ring_file`]).
+//!
 //! Everything read from the rings is untrusted: the protocol core validates every index and
 //! descriptor, and a corrupt ring fails the channel (with one message), not the kernel.
 
@@ -27,10 +34,12 @@ use core::ptr;
 use kernel::{
     bindings,
     cpu::CpuId,
-    device, new_spinlock, new_work, pr_warn_once,
+    device,
+    mm::virt::VmaNew,
+    new_spinlock, new_work, pr_warn_once,
     prelude::*,
     sync::{
-        atomic::{Acquire, Atomic, Relaxed, Release},
+        atomic::{Acquire, Atomic, Full, Relaxed, Release},
         rcu, Arc, ArcBorrow, SpinLock,
     },
     workqueue::{self, impl_has_work, Work, WorkItem},
@@ -40,7 +49,7 @@ use super::{
     device::Device,
     hypercall, hypervisor,
     monitor::{MonitorPage, MonitorPages},
-    page::SharedBuffer,
+    page::{SharedBuffer, SHARED_PAGE_SIZE},
     ring::PageRing,
     sync::IrqSpinLock,
 };
@@ -206,12 +215,17 @@ pub struct Channel {
     pages: Arc<MonitorPages>,
     control: Arc<dyn ChannelControl>,
     open: Atomic<*const OpenState>,
+    /// Size in bytes of the binary `ring` file of the channel's sysfs directory, 0 while the
+    /// file is hidden (`ring_sysfs_visible`, `ringbuffer_pagecount`).
+    ring_file_size: Atomic<usize>,
+    /// The kobject of the channel's sysfs directory, NULL while it does not exist.
+    dir: Atomic<*mut bindings::kobject>,
     /// The counters of sysfs.
     pub stats: ChannelStats,
 }
 
-// SAFETY: `open` is an RCU-published pointer to a `Send + Sync` object; every other field is
-// `Send` and `Sync`.
+// SAFETY: `open` is an RCU-published pointer to a `Send + Sync` object; `dir` is only passed to
+// sysfs functions (see `set_dir`); every other field is `Send` and `Sync`.
 unsafe impl Send for Channel {}
 
 // SAFETY: As above; `open` is only read with atomic loads under RCU.
@@ -245,6 +259,8 @@ impl Channel {
                 pages,
                 control,
                 open: Atomic::new(ptr::null()),
+                ring_file_size: Atomic::new(0),
+                dir: Atomic::new(ptr::null_mut()),
                 stats: ChannelStats::new(),
             },
             GFP_KERNEL,
@@ -363,6 +379,72 @@ impl Channel {
         f(self);
     }
 
+    /// Returns the kernel (direct-map) address of the connection's interrupt page
+    /// (`vmbus_connection.int_page`), for a `UIO_MEM_LOGICAL` map.
+    pub fn int_page_addr(&self) -> usize {
+        self.pages.int_page_addr()
+    }
+
+    /// Returns the kernel (direct-map) address of monitor page `which`
+    /// (`vmbus_connection.monitor_pages[]`), for a `UIO_MEM_LOGICAL` map.
+    pub fn monitor_page_addr(&self, which: MonitorPage) -> usize {
+        self.pages.page_addr(which)
+    }
+
+    /// Returns the size of the binary `ring` file, 0 while it is hidden.
+    pub(crate) fn ring_file_size(&self) -> usize {
+        self.ring_file_size.load(Relaxed)
+    }
+
+    /// Publishes (or with NULL, unpublishes) the kobject of the channel's sysfs directory.
+    ///
+    /// # Safety
+    ///
+    /// A non-NULL `kobj` is the added kobject of the channel's directory, with the channel
+    /// attribute group, and stays referenced until after the device of the channel is
+    /// unregistered (so until every probe and remove of the device has returned); it is
+    /// unpublished before it is deleted.
+    pub(crate) unsafe fn set_dir(&self, kobj: *mut bindings::kobject) {
+        self.dir.xchg(kobj, Full);
+        if !kobj.is_null() && self.ring_file_size.load(Relaxed) != 0 {
+            // A driver showed the `ring` file while the directory was being created.
+            self.update_dir();
+        }
+    }
+
+    /// Re-evaluates the visibility of the directory's files (`sysfs_update_group()`).
+    fn update_dir(&self) {
+        let kobj = self.dir.load(Relaxed);
+        if kobj.is_null() {
+            // No directory yet: its creation shows the file (`set_dir`).
+            return;
+        }
+        // SAFETY: A published `dir` is an added kobject with the channel group that stays
+        // referenced while the channel's device can be bound (`set_dir`), and only drivers of
+        // the bound device call this. A failure (the directory was deleted meanwhile) leaves
+        // nothing to update, as in C.
+        let _ = unsafe { bindings::sysfs_update_group(kobj, super::sysfs::CHANNEL_GROUP.get()) };
+    }
+
+    /// Maps the rings of the channel, opened by [`OpenChannel::open_user`], into `vma`, the
+    /// `mmap` of the `ring` sysfs file (`hv_uio_ring_mmap_prepare()`): the file offset picks
+    /// the first page.
+    ///
+    /// # Errors
+    ///
+    /// [`ENODEV`] unless the channel is open for user space, [`EINVAL`] for a range outside
+    /// the rings.
+    pub(crate) fn mmap_ring(&self, vma: &VmaNew) -> Result {
+        if self.state() != ChannelState::Opened as u32 {
+            return Err(ENODEV);
+        }
+        let buffer = self
+            .with_open(|open| open.is_user().then(|| open.buffer.clone()))
+            .flatten()
+            .ok_or(ENODEV)?;
+        buffer.map_into(vma)
+    }
+
     /// Runs `f` on the open state under RCU, if the channel is open.
     fn with_open<R>(&self, f: impl FnOnce(&OpenState) -> R) -> Option<R> {
         let _guard = rcu::read_lock();
@@ -443,6 +525,11 @@ impl Channel {
             return;
         }
         ChannelStats::inc(&self.stats.interrupts);
+        if let Callback::Isr(handler) = &open.callback {
+            // `HV_CALL_ISR`: user space owns the rings, the kernel only passes the signal on.
+            handler.on_interrupt();
+            return;
+        }
         // `hv_begin_read()`: no more signals while the handler drains the ring.
         open.mask_inbound(true);
         // SAFETY: `p` came from `Arc::into_raw()` and is alive (see above).
@@ -480,7 +567,7 @@ impl Channel {
         let Some(open) = (unsafe { p.as_ref() }) else {
             return;
         };
-        if open.closing.load(Relaxed) || open.failed.load(Relaxed) {
+        if open.closing.load(Relaxed) || open.failed.load(Relaxed) || open.is_user() {
             return;
         }
         open.mask_inbound(true);
@@ -558,6 +645,22 @@ pub trait ChannelHandler: Send + Sync {
     fn on_channel_event(&self, io: &ChannelIo<'_>);
 }
 
+/// What user space does in a channel's rings when the host signals it, for
+/// [`OpenChannel::open_user`].
+pub trait ChannelIsrHandler: Send + Sync {
+    /// The host signalled the channel (`HV_CALL_ISR`). Runs in hard-IRQ context: it must not
+    /// sleep, and it must not read or write the rings, which belong to user space.
+    fn on_interrupt(&self);
+}
+
+/// How a host signal reaches the driver (`channel->callback_mode`).
+enum Callback {
+    /// `HV_CALL_BATCHED`: the kernel reads the rings in the handler's BH work.
+    Batched(Arc<dyn ChannelHandler>),
+    /// `HV_CALL_ISR`: user space owns the rings; the handler runs in the interrupt.
+    Isr(Arc<dyn ChannelIsrHandler>),
+}
+
 /// The rings and handler of an open channel.
 #[pin_data]
 struct OpenState {
@@ -570,7 +673,7 @@ struct OpenState {
     /// Only the handler reads the inbound ring, in the BH work, which never runs concurrently.
     #[pin]
     inbound: SpinLock<IncomingRing<PageRing>>,
-    handler: Arc<dyn ChannelHandler>,
+    callback: Callback,
     closing: Atomic<bool>,
     /// Set on the first corrupt ring: the channel is dead.
     failed: Atomic<bool>,
@@ -596,7 +699,10 @@ impl WorkItem for OpenState {
         if this.closing.load(Relaxed) || this.failed.load(Relaxed) {
             return;
         }
-        this.handler.on_channel_event(&ChannelIo { open: &this });
+        let Callback::Batched(handler) = &this.callback else {
+            return;
+        };
+        handler.on_channel_event(&ChannelIo { open: &this });
         if this.closing.load(Relaxed) {
             return;
         }
@@ -614,6 +720,11 @@ impl WorkItem for OpenState {
 }
 
 impl OpenState {
+    /// Returns `true` if user space owns the rings ([`OpenChannel::open_user`]).
+    fn is_user(&self) -> bool {
+        matches!(self.callback, Callback::Isr(_))
+    }
+
     /// Sets the inbound ring's `interrupt_mask` (`hv_begin_read()` / the first half of
     /// `hv_end_read()`).
     fn mask_inbound(&self, masked: bool) {
@@ -662,6 +773,10 @@ impl OpenState {
     fn send(&self, pkt: &OutgoingPacket<'_>, payload: &[&[u8]]) -> Result {
         if self.failed.load(Relaxed) {
             return Err(EIO);
+        }
+        if self.is_user() {
+            // The outbound ring's write index belongs to user space.
+            return Err(EBUSY);
         }
         if self.channel.is_rescinded() {
             return Err(ENODEV);
@@ -822,13 +937,38 @@ impl<'bound> OpenChannel<'bound> {
         params: &OpenParams<'_>,
         handler: Arc<dyn ChannelHandler>,
     ) -> Result<Self> {
+        let rings = RingBuffer::new(params.send_ring_size, params.recv_ring_size)?;
+        Self::open_rings(dev, &rings, params.userdata, Callback::Batched(handler))
+    }
+
+    /// Opens the channel of `dev` over `rings` for user space (`vmbus_connect_ring()` with
+    /// `set_channel_read_mode(HV_CALL_ISR)`): the rings are reset, the kernel does not read
+    /// or write them, and `handler` runs in the interrupt when the host signals the channel.
+    /// User space maps the rings ([`RingBuffer::vmalloc_addr`], the `ring` sysfs file) and
+    /// signals the host through [`OpenChannel::set_user_interrupt`]. Dropping the
+    /// [`OpenChannel`] closes the channel (`vmbus_disconnect_ring()`); `rings` may be opened
+    /// again afterwards.
+    ///
+    /// # Errors
+    ///
+    /// As [`OpenChannel::open`].
+    pub fn open_user(
+        dev: &'bound Device<device::Bound>,
+        rings: &RingBuffer,
+        handler: Arc<dyn ChannelIsrHandler>,
+    ) -> Result<Self> {
+        Self::open_rings(dev, rings, &[], Callback::Isr(handler))
+    }
+
+    fn open_rings(
+        dev: &'bound Device<device::Bound>,
+        rings: &RingBuffer,
+        userdata: &[u8],
+        callback: Callback,
+    ) -> Result<Self> {
         let channel = dev.channel().clone();
-        let page = RING_HEADER_SIZE as usize;
-        let (send, recv) = (params.send_ring_size, params.recv_ring_size);
-        if send < 2 * page || recv < 2 * page || send % page != 0 || recv % page != 0 {
-            return Err(EINVAL);
-        }
-        if params.userdata.len() > MAX_USER_DEFINED_BYTES {
+        let (send, recv) = (rings.send_size, rings.recv_size);
+        if userdata.len() > MAX_USER_DEFINED_BYTES {
             return Err(EINVAL);
         }
         if channel.is_rescinded() {
@@ -840,7 +980,7 @@ impl<'bound> OpenChannel<'bound> {
         let total = send.checked_add(recv).ok_or(EINVAL)?;
         let total32 = u32::try_from(total).map_err(|_| EINVAL)?;
         let send32 = u32::try_from(send).map_err(|_| EINVAL)?;
-        let buffer = Arc::new(SharedBuffer::new(total)?, GFP_KERNEL)?;
+        let buffer = rings.buffer.clone();
         let out_mem = PageRing::new(buffer.clone(), 0, send).ok_or(EINVAL)?;
         let in_mem = PageRing::new(buffer.clone(), send, recv).ok_or(EINVAL)?;
         // `hv_ringbuffer_init()`: both rings use `pending_send_sz`.
@@ -882,7 +1022,7 @@ impl<'bound> OpenChannel<'bound> {
                     c"vmbus_channel::outbound"
                 ),
                 inbound <- new_spinlock!(inbound, "vmbus_channel::inbound"),
-                handler,
+                callback,
                 closing: Atomic::new(false),
                 failed: Atomic::new(false),
                 work <- new_work!("vmbus_channel::callback"),
@@ -909,7 +1049,7 @@ impl<'bound> OpenChannel<'bound> {
                 gpadl,
                 vp,
                 send32 / RING_HEADER_SIZE,
-                params.userdata,
+                userdata,
             )
         });
         if let Err(e) = result {
@@ -964,6 +1104,74 @@ impl<'bound> OpenChannel<'bound> {
     pub fn send_inband(&self, payload: &[&[u8]], trans_id: u64, completion: bool) -> Result {
         self.open
             .send(&OutgoingPacket::inband(trans_id, completion), payload)
+    }
+}
+
+impl OpenChannel<'_> {
+    /// Unmasks (`true`) or masks the host's signals for the inbound ring of a channel opened
+    /// for user space, and signals the host when unmasking a channel without monitored
+    /// notification (`set_event()` of `uio_hv_generic`: user space wrote 1 or 0 to the UIO
+    /// device).
+    pub fn set_user_interrupt(&self, enabled: bool) {
+        self.open.mask_inbound(!enabled);
+        let channel = &self.open.channel;
+        if enabled && !channel.monitor_allocated() {
+            // `mask_inbound()` ends with `virt_mb()`: the host sees the mask first.
+            channel.signal_host();
+        }
+    }
+}
+
+/// A channel's two rings allocated ahead of opening (`vmbus_alloc_ring()`), for
+/// [`OpenChannel::open_user`]: the outbound ring (guest to host) first, then the inbound ring,
+/// each a 4 KiB control page and its data pages, virtually contiguous and zeroed.
+pub struct RingBuffer {
+    buffer: Arc<SharedBuffer>,
+    send_size: usize,
+    recv_size: usize,
+}
+
+impl RingBuffer {
+    /// Allocates rings of `send_size` and `recv_size` bytes, control pages included: each a
+    /// multiple of 4 KiB and at least two pages.
+    ///
+    /// # Errors
+    ///
+    /// [`EINVAL`] for bad sizes, [`ENOMEM`].
+    pub fn new(send_size: usize, recv_size: usize) -> Result<Self> {
+        let page = RING_HEADER_SIZE as usize;
+        for size in [send_size, recv_size] {
+            if size < 2 * page || size % SHARED_PAGE_SIZE != 0 {
+                return Err(EINVAL);
+            }
+        }
+        let total = send_size.checked_add(recv_size).ok_or(EINVAL)?;
+        Ok(Self {
+            buffer: Arc::new(SharedBuffer::new(total)?, GFP_KERNEL)?,
+            send_size,
+            recv_size,
+        })
+    }
+
+    /// Returns the size of both rings in bytes (`ringbuffer_pagecount << PAGE_SHIFT`).
+    pub fn len(&self) -> usize {
+        self.buffer.len()
+    }
+
+    /// Returns `false`: rings are never empty (for the `len` convention).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Returns the size of the outbound ring in bytes.
+    pub fn send_size(&self) -> usize {
+        self.send_size
+    }
+
+    /// Returns the kernel (vmalloc) address of the rings, for a `UIO_MEM_VIRTUAL` map, whose
+    /// page faults look the pages up with `vmalloc_to_page()` and hold a reference to each.
+    pub fn vmalloc_addr(&self) -> usize {
+        self.buffer.as_ptr() as usize
     }
 }
 
@@ -1123,6 +1331,23 @@ impl Drop for ChannelTable {
 }
 
 impl<'a> Device<device::Core<'a>> {
+    /// Shows the binary `ring` file in the sysfs directory of the device's channel, `rings.len()`
+    /// bytes, whose `mmap` maps `rings` while they are open for user space
+    /// (`hv_create_ring_sysfs()`). If the directory does not exist yet, it is created with
+    /// the file.
+    pub fn show_ring_file(&self, rings: &RingBuffer) {
+        let channel = self.channel();
+        channel.ring_file_size.xchg(rings.len(), Full);
+        channel.update_dir();
+    }
+
+    /// Hides the `ring` file again (`hv_remove_ring_sysfs()`); existing maps stay valid.
+    pub fn hide_ring_file(&self) {
+        let channel = self.channel();
+        channel.ring_file_size.xchg(0, Full);
+        channel.update_dir();
+    }
+
     /// Opens the device's channel, see [`OpenChannel::open`].
     ///
     /// # Errors

@@ -239,25 +239,37 @@ impl ChannelKobj {
         }
         // SAFETY: `kobj` is an added kobject.
         unsafe { bindings::kobject_uevent(kobj, bindings::kobject_action_KOBJ_ADD) };
+        // SAFETY: `kobj` is added with the channel group; `Registration` keeps the reference
+        // returned here until after the device is unregistered, and unpublishes it before
+        // deleting it (`del`).
+        unsafe { (*this).channel.set_dir(kobj) };
         // INVARIANT: `kobj` was initialized with `CHANNEL_KTYPE`.
         // SAFETY: `this` comes from `KBox::into_raw`, so it is not NULL.
         Ok(unsafe { NonNull::new_unchecked(this) })
     }
 
-    /// Removes the directory and drops the reference `create` returned.
+    /// Removes the directory from sysfs, keeping the reference `create` returned.
+    ///
+    /// # Safety
+    ///
+    /// `this` was returned by `create` and its reference not yet dropped (`put`).
+    unsafe fn del(this: NonNull<Self>) {
+        // SAFETY: By the caller's guarantee `this` is live.
+        let this = unsafe { this.as_ref() };
+        // SAFETY: Unpublishing has no precondition.
+        unsafe { this.channel.set_dir(core::ptr::null_mut()) };
+        // SAFETY: `kobj` was added and is referenced.
+        unsafe { bindings::kobject_del(this.kobj.get()) };
+    }
+
+    /// Drops the reference `create` returned, which may free `this`.
     ///
     /// # Safety
     ///
     /// `this` was returned by `create` and is not used afterwards.
-    unsafe fn remove(this: NonNull<Self>) {
+    unsafe fn put(this: NonNull<Self>) {
         // SAFETY: By the caller's guarantee `this` is live and owns a reference to its kobject.
-        let kobj = unsafe { this.as_ref() }.kobj.get();
-        // SAFETY: `kobj` was added; removing it from sysfs first, then dropping the reference
-        // (which may free `this`), is the kobject protocol.
-        unsafe {
-            bindings::kobject_del(kobj);
-            bindings::kobject_put(kobj);
-        }
+        unsafe { bindings::kobject_put(this.as_ref().kobj.get()) };
     }
 }
 
@@ -416,13 +428,16 @@ impl Registration {
 
 impl Drop for Registration {
     /// Removes the channel directory, the `channels` kset and the device
-    /// (`vmbus_device_unregister()`); the driver, if any, is unbound first.
+    /// (`vmbus_device_unregister()`); the driver, if any, is unbound first. The directory's
+    /// kobject is freed only after the device is gone, when no driver of it can still use it
+    /// (see [`Channel::set_dir`]).
     fn drop(&mut self) {
         // SAFETY: By the type invariant all three are ours to remove, in this order.
         unsafe {
-            ChannelKobj::remove(self.primary);
+            ChannelKobj::del(self.primary);
             bindings::kset_unregister(self.kset.as_ptr());
             bindings::device_unregister(self.dev.as_ref().as_raw());
+            ChannelKobj::put(self.primary);
         }
     }
 }

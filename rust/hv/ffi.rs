@@ -46,6 +46,8 @@ extern "C" {
     pub(crate) fn hvrs_vzalloc(size: usize) -> *mut c_void;
     pub(crate) fn hvrs_virt_mb();
     pub(crate) fn hvrs_virt_rmb();
+    pub(crate) fn hvrs_isr_wait_override_begin();
+    pub(crate) fn hvrs_isr_wait_override_end();
     // `lock` is a `spinlock_t *` (see `hvrs_device_match_driver_override`).
     pub(crate) fn hvrs_spin_lock_irqsave(lock: *mut c_void) -> c_ulong;
     pub(crate) fn hvrs_spin_unlock_irqrestore(lock: *mut c_void, flags: c_ulong);

@@ -84,6 +84,16 @@ impl MonitorPages {
         self.int_page.phys_addr()
     }
 
+    /// Returns the kernel (direct-map) address of page `which`, for user-space maps.
+    pub fn page_addr(&self, which: MonitorPage) -> usize {
+        self.page(which).as_ptr() as usize
+    }
+
+    /// Returns the kernel (direct-map) address of the interrupt page, for user-space maps.
+    pub fn int_page_addr(&self) -> usize {
+        self.int_page.as_ptr() as usize
+    }
+
     /// Sets the bit of `relid` in the send half of the interrupt page (`vmbus_send_interrupt()`).
     pub fn send_interrupt(&self, relid: u32) {
         const SEND_INT_PAGE: usize = 2048;

@@ -13,6 +13,8 @@ use core::ptr::NonNull;
 use kernel::{
     bindings,
     ffi::c_void,
+    mm::virt::VmaNew,
+    page::BorrowedPage,
     prelude::*,
     sync::atomic::{Acquire, Atomic, Full, Relaxed}, //
 };
@@ -211,6 +213,44 @@ impl SharedBuffer {
     /// Returns `false`: a buffer is never empty (for the `len` convention).
     pub fn is_empty(&self) -> bool {
         false
+    }
+
+    /// Returns the buffer's kernel (vmalloc) address.
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// Maps pages of the buffer into `vma`, from page `vm_pgoff` of the buffer, for an `mmap`
+    /// handler. Each mapped page holds a reference, so the pages outlive the buffer while they
+    /// are mapped.
+    ///
+    /// # Errors
+    ///
+    /// [`EINVAL`] if the range is not inside the buffer, or what `vm_insert_page()` returns.
+    pub fn map_into(&self, vma: &VmaNew) -> Result {
+        let len = vma.end().checked_sub(vma.start()).ok_or(EINVAL)?;
+        // SAFETY: `vm_pgoff` is set before `mmap` handlers run and not changed during setup.
+        let pgoff = unsafe { (*vma.as_ptr()).vm_pgoff };
+        let first = pgoff.checked_mul(SHARED_PAGE_SIZE).ok_or(EINVAL)?;
+        match first.checked_add(len) {
+            Some(end) if end <= self.len => {}
+            _ => return Err(EINVAL),
+        }
+        vma.set_dontexpand();
+        let mixed = vma.set_mixedmap();
+        for offset in (0..len).step_by(SHARED_PAGE_SIZE) {
+            // SAFETY: `first + offset < len` (checked above), so the address is inside the
+            // allocation.
+            let addr = unsafe { self.ptr.as_ptr().add(first + offset) };
+            // SAFETY: `addr` is a vmalloc address of the live allocation.
+            let page = unsafe { bindings::vmalloc_to_page(addr.cast::<c_void>()) };
+            let page = NonNull::new(page).ok_or(EINVAL)?;
+            // SAFETY: `page` is an order-0 page of the allocation, valid while `self` lives,
+            // which outlives this borrow.
+            let page = unsafe { BorrowedPage::from_raw(page) };
+            mixed.vm_insert_page(vma.start() + offset, &page)?;
+        }
+        Ok(())
     }
 
     /// Returns the frame numbers (in Linux pages) of the pages, in order.

@@ -332,8 +332,12 @@ extern "C" fn vmbus_isr() {
     let Some(ctx) = inner.cpu(CpuId::current()) else {
         return;
     };
+    // SAFETY: Lockdep annotations without preconditions; `end` follows `begin` on this CPU.
+    unsafe { ffi::hvrs_isr_wait_override_begin() };
     ctx.scan_events();
     ctx.check_message();
+    // SAFETY: As above.
+    unsafe { ffi::hvrs_isr_wait_override_end() };
 }
 
 /// CPU hotplug startup: enables the SynIC of `cpu` (`hv_synic_init()`); runs on `cpu`.

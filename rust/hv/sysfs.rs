@@ -16,6 +16,7 @@ use kernel::{
     bindings,
     cpu::CpuId,
     ffi::{c_char, c_int, c_uint, c_ulonglong},
+    mm::virt::VmaNew,
     prelude::*,
 };
 
@@ -607,8 +608,7 @@ static CHAN_SUBCHANNEL_ID: CStatic<ChanAttr> = chan_attr(
     None,
 );
 
-/// The attributes of a channel directory, in the C driver's order (`vmbus_chan_attrs`). The
-/// binary `ring` file, which only `uio_hv_generic` shows, is not there yet.
+/// The attributes of a channel directory, in the C driver's order (`vmbus_chan_attrs`).
 static CHAN_ATTRS: CStatic<[*mut bindings::attribute; 16]> = CStatic::new([
     chan_attr_ptr(&CHAN_OUT_MASK),
     chan_attr_ptr(&CHAN_IN_MASK),
@@ -644,15 +644,71 @@ extern "C" fn chan_attr_is_visible(
     mode
 }
 
+/// `mmap` of the binary `ring` file (`hv_mmap_ring_buffer_wrapper()`): both rings of a channel
+/// opened for user space.
+extern "C" fn ring_mmap(
+    _file: *mut bindings::file,
+    kobj: *mut bindings::kobject,
+    _attr: *const bindings::bin_attribute,
+    vma: *mut bindings::vm_area_struct,
+) -> c_int {
+    // SAFETY: This attribute is only in `CHANNEL_GROUP`, whose kobjects are `ChannelKobj`s that
+    // sysfs keeps alive during the call; `vma` is being set up by this `mmap` call.
+    let (k, vma) = unsafe { (ChannelKobj::from_kobj(kobj), VmaNew::from_raw(vma)) };
+    match k.channel().mmap_ring(vma) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// The binary `ring` file: shown only while a driver asks for it (`uio_hv_generic`), mode 0600.
+static CHAN_RING: CStatic<bindings::bin_attribute> = CStatic::new(bindings::bin_attribute {
+    attr: attribute(c"ring", 0o600),
+    mmap: Some(ring_mmap),
+    ..pin_init::zeroed()
+});
+
+static CHAN_BIN_ATTRS: CStatic<[*const bindings::bin_attribute; 2]> =
+    CStatic::new([CHAN_RING.get().cast_const(), ptr::null()]);
+
+/// Hides the `ring` file unless a driver showed it (`vmbus_chan_bin_attr_is_visible()`).
+extern "C" fn chan_bin_attr_is_visible(
+    kobj: *mut bindings::kobject,
+    attr: *const bindings::bin_attribute,
+    _idx: c_int,
+) -> bindings::umode_t {
+    // SAFETY: As in `chan_attr_is_visible`; `attr` is `CHAN_RING`.
+    let (k, mode) = unsafe { (ChannelKobj::from_kobj(kobj), (*attr).attr.mode) };
+    if k.channel().ring_file_size() == 0 {
+        return 0;
+    }
+    mode
+}
+
+/// The size of the `ring` file: both rings (`vmbus_chan_bin_size()`).
+extern "C" fn chan_bin_size(
+    kobj: *mut bindings::kobject,
+    _attr: *const bindings::bin_attribute,
+    _idx: c_int,
+) -> usize {
+    // SAFETY: As in `chan_attr_is_visible`.
+    unsafe { ChannelKobj::from_kobj(kobj) }
+        .channel()
+        .ring_file_size()
+}
+
 /// The attribute group of channel directories (`vmbus_chan_group`).
 pub(crate) static CHANNEL_GROUP: CStatic<bindings::attribute_group> =
     CStatic::new(bindings::attribute_group {
         __bindgen_anon_1: bindings::attribute_group__bindgen_ty_1 {
             is_visible: Some(chan_attr_is_visible),
         },
+        is_bin_visible: Some(chan_bin_attr_is_visible),
+        bin_size: Some(chan_bin_size),
         __bindgen_anon_2: bindings::attribute_group__bindgen_ty_2 {
             attrs: CHAN_ATTRS.get().cast(),
         },
+        bin_attrs: CHAN_BIN_ATTRS.get().cast(),
         ..pin_init::zeroed()
     });
 

@@ -13,6 +13,7 @@
 #include <linux/hyperv.h>
 #include <linux/io.h>
 #include <linux/irqflags.h>
+#include <linux/lockdep.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/percpu.h>
@@ -198,6 +199,23 @@ void hvrs_virt_mb(void)
 void hvrs_virt_rmb(void)
 {
 	virt_rmb();
+}
+
+/*
+ * vmbus_isr() runs at hard IRQ level, never force-threaded, and may take a spinlock_t (a
+ * channel handler in HV_CALL_ISR mode wakes up a wait queue): tell lockdep, as the C
+ * vmbus_isr() does on non-PREEMPT_RT kernels.
+ */
+static DEFINE_WAIT_OVERRIDE_MAP(hvrs_vmbus_isr_map, LD_WAIT_CONFIG);
+
+void hvrs_isr_wait_override_begin(void)
+{
+	lock_map_acquire_try(&hvrs_vmbus_isr_map);
+}
+
+void hvrs_isr_wait_override_end(void)
+{
+	lock_map_release(&hvrs_vmbus_isr_map);
 }
 
 unsigned long hvrs_spin_lock_irqsave(void *lock)

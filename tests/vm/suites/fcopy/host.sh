@@ -1,0 +1,111 @@
+# SPDX-License-Identifier: GPL-2.0
+# (Not executable on purpose: the guest runs every executable file of a suite.)
+# Host side of the file-copy suite (issue 8), run by scripts/run-vm-engine.sh beside the VM: it
+# pushes files through the engine's FCopy back end to hv_fcopy_uio_daemon in the guest, checks
+# each push's outcome (including the daemon's refusals and errors), then pushes a MANIFEST with
+# the sha256 of every file the guest must have (20-copy.sh checks them), and finally rescinds
+# the device under the daemon (40-rescind.sh). Each check prints "ok NAME" or "not ok NAME".
+set -u
+ctl() { "$HV_HOST" ctl --socket "$HV_HOST_CTL" --timeout 1000 "$@"; }
+ok() { echo "ok $1"; }
+fail() { echo "not ok $1"; shift; echo "FAIL: $*"; ctl log 40; exit 1; }
+wait_mark() {
+	i=0
+	until tr -d '\r' <"$LOG" | grep -q "HVRS-MARK $1\$"; do
+		i=$((i + 1))
+		[ $i -lt $(($2 * 10)) ] || fail "mark-$1" "the guest never printed HVRS-MARK $1"
+		sleep 0.1
+	done
+}
+W=$(mktemp -d /tmp/fcopy-host.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+G=/tmp/fcopy
+# Big file size in MiB (FCOPY_BIG_MIB to change it).
+BIG=${FCOPY_BIG_MIB:-64}
+mk() { head -c "$2" /dev/urandom >"$W/$1"; }
+mk empty 0
+mk one 1
+mk ring 16384
+mk ring-hdr 20480
+mk six 6145
+mk A 3000
+mk B 9000
+mk cancel $((32 << 20))
+mk full $((2 << 20))
+mk big $((BIG << 20))
+manifest=$W/MANIFEST
+: >"$manifest"
+expect() { # src guest-path: the guest must have this file
+	echo "$(sha256sum <"$W/$1" | cut -d' ' -f1)  $2" >>"$manifest"
+	echo "host sha256 $(sha256sum "$W/$1" | cut -d' ' -f1) $2"
+}
+push() { # name src dir file [flags]: must succeed
+	n=$1 src=$2 dir=$3 file=$4
+	shift 4
+	out=$(ctl fcopy push "$W/$src" "$dir" "$file" "$@" --timeout 900 2>&1) || fail "$n" "push $src -> $dir/$file: $out"
+	echo "$out" | grep -q "^bytes=$(stat -c %s "$W/$src")\$" || fail "$n" "push $src: $out"
+}
+refused() { # name status src dir file [flags]: must fail with that IC status
+	n=$1 st=$2 src=$3 dir=$4 file=$5
+	shift 5
+	out=$(ctl fcopy push "$W/$src" "$dir" "$file" "$@" --timeout 900 2>&1) && fail "$n" "push $src -> $dir/$file succeeded: $out"
+	echo "$out" | grep -q "status=$st" || fail "$n" "push $src -> $dir/$file: $out (want status $st)"
+	echo "$n: $out"
+}
+
+ctl wait open fcopy --timeout 300 >/dev/null || fail fcopy-open "the FCopy channel never opened"
+wait_mark fcopy-ready 300
+
+push empty empty $G empty && expect empty $G/empty && ok empty
+push one-byte one $G one && expect one $G/one && ok one-byte
+# One ring's data area, one ring with its header, one more byte than a WRITE_TO_FILE fragment.
+push ring ring $G ring && expect ring $G/ring &&
+	push ring-hdr ring-hdr $G ring-hdr && expect ring-hdr $G/ring-hdr &&
+	push six six $G six && expect six $G/six && ok ring
+t0=$(date +%s.%N)
+push big big $G big
+t1=$(date +%s.%N)
+expect big $G/big
+echo "big: $BIG MiB in $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s"
+ok big
+# CREATE_PATH: the daemon creates each missing directory of the path (it only walks components
+# followed by '/', so the path ends with one, as Windows sends it); without the flag, EFAIL.
+push create-path one $G/new/a/b/ one --create-path && expect one $G/new/a/b/one && ok create-path
+refused no-create-path 0x80004005 one $G/nodir/sub/ one
+echo "absent $G/nodir" >>"$manifest"
+ok no-create-path
+# An existing file: refused without OVER_WRITE (HV_ERROR_ALREADY_EXISTS), replaced with it.
+push ow-refused-1 A $G ow-refused && refused overwrite-refused 0x80070050 B $G ow-refused &&
+	expect A $G/ow-refused && ok overwrite-refused
+push ow-done-1 A $G ow-done && push overwrite B $G ow-done --overwrite && expect B $G/ow-done &&
+	ok overwrite
+# Cancel mid-transfer: the push stops at once. (The 7.2 daemon answers CANCEL_FCOPY with
+# HV_E_FAIL and keeps the partial file: it has no cancel handling; 20-copy.sh checks that the
+# file is shorter than the source, i.e. the copy really stopped.)
+ctl fcopy push "$W/cancel" $G cancel --timeout 900 >"$W/cancel.out" 2>&1 &
+cpid=$!
+i=0
+until ctl fcopy status | grep -q 'offset=[1-9]'; do
+	i=$((i + 1))
+	[ $i -lt 600 ] || fail cancel "the push to cancel never started: $(ctl fcopy status)"
+	sleep 0.1
+done
+cst=$(ctl fcopy cancel) || true
+wait $cpid
+echo "cancel answered: $cst; the push: $(cat "$W/cancel.out")"
+grep -q canceled "$W/cancel.out" || fail cancel "the push did not end as canceled: $(cat "$W/cancel.out")"
+echo "partial $G/cancel $((32 << 20))" >>"$manifest"
+ok cancel
+# A full file system (a 1152 KiB tmpfs the guest mounted): the daemon's pwrite fails with ENOSPC
+# and the host gets HV_ERROR_DISK_FULL.
+refused disk-full 0x80070070 full $G/full one && ok disk-full
+# The daemon still works after all the failures.
+push after one $G after && expect one $G/after && ok after-errors
+echo end >>"$manifest"
+cat "$manifest"
+push manifest MANIFEST $G MANIFEST
+wait_mark copies-checked 900
+ok guest-checked
+wait_mark rescind-ready 300
+out=$(ctl rescind fcopy 2>&1) || fail rescind "ctl rescind fcopy: $out"
+ok rescind
