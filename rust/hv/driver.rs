@@ -336,6 +336,17 @@ unsafe impl<T: Driver> driver::DriverLayout for Adapter<T> {
     const DEVICE_DRIVER_OFFSET: usize = offset_of!(RawDriver, driver);
 }
 
+/// Allocates a driver's list of dynamic ids (`new_id`).
+///
+/// Not generic, and never inlined into the generic `register`: the lock's class (its static key
+/// and its name) then lives in `hv_vmbus` once, whichever module registers a driver. Created
+/// from the drivers' own modules, the one key would come with a name string in each module,
+/// which lockdep reports as two classes with the same key.
+#[inline(never)]
+fn new_dynids() -> Result<Pin<KBox<DynIds>>> {
+    KBox::pin_init(new_spinlock!(KVec::new()), GFP_KERNEL)
+}
+
 // SAFETY: `unregister` undoes a successful `register` of the same `RawDriver`.
 unsafe impl<T: Driver + 'static> driver::RegistrationOps for Adapter<T> {
     unsafe fn register(
@@ -343,7 +354,7 @@ unsafe impl<T: Driver + 'static> driver::RegistrationOps for Adapter<T> {
         name: &'static CStr,
         module: &'static ThisModule,
     ) -> Result {
-        let dynids: Pin<KBox<DynIds>> = KBox::pin_init(new_spinlock!(KVec::new()), GFP_KERNEL)?;
+        let dynids = new_dynids()?;
         let raw = reg.get();
         // INVARIANT: The fields are set as `RawDriver` requires before registering it.
         // SAFETY: `reg` is a pinned, default-initialized `RawDriver` that is not registered

@@ -8,7 +8,7 @@
 . /tests/lib.sh
 lsmod | grep -q '^hv_vmbus ' && must rmmod hv_vmbus
 echo clear >/sys/kernel/debug/kmemleak
-dmesg -C
+dmesg -c >/dev/null
 n=0
 while [ $n -lt 100 ]; do
 	must modprobe hv_vmbus
