@@ -20,10 +20,12 @@
 //! Unlike the C driver, it can be unloaded: every ballooned page goes back to the kernel. And
 //! it gives back only pages it ballooned out ([`BalloonPages`]), whatever ranges the host names.
 //!
-//! Not implemented: hot-add, free page reporting (needs the cold-discard hint hypercall), the
-//! debugfs `hv-balloon` statistics, hibernation (suspend/resume).
+//! The debugfs file `hv-balloon` shows the C driver's statistics.
+//!
+//! Not implemented: hot-add, free page reporting (needs the cold-discard hint hypercall),
+//! hibernation (suspend/resume).
 
-// Unsafe code is only in `params`, which reads the C parameters.
+// Unsafe code is only in `params`, which reads the C parameters, and `debugfs`.
 #![deny(unsafe_code)]
 
 use core::mem::size_of;
@@ -95,6 +97,93 @@ mod params {
     pub(crate) fn report_delayed() -> bool {
         // SAFETY: Reads and writes a module parameter with `READ_ONCE()`/`WRITE_ONCE()`.
         unsafe { hvrs_balloon_report_delayed() }
+    }
+}
+
+/// The debugfs file `hv-balloon`, made by `balloon_debugfs.c` with the C driver's format.
+#[allow(unsafe_code)]
+mod debugfs {
+    use kernel::{ffi::c_void, sync::Arc};
+
+    use super::Balloon;
+
+    /// The numbers of the file (mirrors `struct hvrs_balloon_stats` in `balloon_debugfs.c`).
+    #[repr(C)]
+    pub(crate) struct Stats {
+        /// Protocol version (`host_version`).
+        pub(crate) version: u32,
+        /// A `DmState`.
+        pub(crate) state: u32,
+        /// Pages hot-added.
+        pub(crate) pages_added: u32,
+        /// Hot-added pages online.
+        pub(crate) pages_onlined: u32,
+        /// Pages given to the host.
+        pub(crate) pages_ballooned: u32,
+        /// What the status reports give as committed (`get_pages_committed()`).
+        pub(crate) pages_committed: u64,
+        /// The host's maximum, in pages.
+        pub(crate) max_dynamic_page_count: u64,
+        /// Ballooning enabled.
+        pub(crate) balloon: bool,
+        /// Hot-add announced.
+        pub(crate) hot_add: bool,
+    }
+
+    extern "C" {
+        fn hvrs_balloon_debugfs_create(
+            ctx: *const c_void,
+            fill: unsafe extern "C" fn(ctx: *const c_void, st: *mut Stats),
+        ) -> *mut c_void;
+        fn hvrs_balloon_debugfs_remove(d: *mut c_void);
+    }
+
+    /// Fills `st` for a read of the file.
+    ///
+    /// # Safety
+    ///
+    /// `ctx` is the `Balloon` of a live [`File`]; `st` is valid for writes.
+    unsafe extern "C" fn fill(ctx: *const c_void, st: *mut Stats) {
+        // SAFETY: `ctx` points at the `Balloon` the `File` holds a reference to, and the file
+        // is removed (waiting for reads in progress) before that reference is dropped.
+        let balloon = unsafe { &*ctx.cast::<Balloon>() };
+        // SAFETY: `st` is valid for writes (the caller's stack).
+        unsafe { st.write(balloon.stats()) };
+    }
+
+    /// The file; removed on drop.
+    ///
+    /// # Invariants
+    ///
+    /// `ptr` is NULL or what `hvrs_balloon_debugfs_create()` returned for `balloon`, not yet
+    /// removed.
+    pub(crate) struct File {
+        ptr: *mut c_void,
+        balloon: Arc<Balloon>,
+    }
+
+    // SAFETY: The file may be removed from any task.
+    unsafe impl Send for File {}
+
+    impl File {
+        /// Creates `/sys/kernel/debug/hv-balloon` for `balloon`; without memory for it, there
+        /// is no file (as in C, debugfs failures are ignored).
+        pub(crate) fn new(balloon: Arc<Balloon>) -> Self {
+            let ctx = Arc::as_ptr(&balloon).cast::<c_void>();
+            // SAFETY: `ctx` stays valid until `drop` removes the file: `self` keeps `balloon`.
+            let ptr = unsafe { hvrs_balloon_debugfs_create(ctx, fill) };
+            // INVARIANT: `ptr` is what the shim returned.
+            Self { ptr, balloon }
+        }
+    }
+
+    impl Drop for File {
+        fn drop(&mut self) {
+            // SAFETY: `ptr` is NULL or a live file (type invariant); removing it waits for the
+            // reads in progress, after which `fill` is never called with `balloon` again.
+            unsafe { hvrs_balloon_debugfs_remove(self.ptr) };
+            let _ = &self.balloon;
+        }
     }
 }
 
@@ -241,6 +330,21 @@ impl Balloon {
             0,
             compute_balloon_floor(total_ram_pages()),
         )
+    }
+
+    /// The numbers of the debugfs file (`hv_balloon_debug_show()`).
+    fn stats(&self) -> debugfs::Stats {
+        debugfs::Stats {
+            version: self.version.load(Relaxed),
+            state: self.state(),
+            pages_added: 0,
+            pages_onlined: 0,
+            pages_ballooned: u32::try_from(self.pages.count()).unwrap_or(u32::MAX),
+            pages_committed: self.pages_committed(),
+            max_dynamic_page_count: self.max_dynamic_page_count.load(Relaxed),
+            balloon: true,
+            hot_add: true,
+        }
     }
 
     /// Sends the memory pressure to the host (`post_status()`): available and committed
@@ -545,6 +649,7 @@ impl ChannelHandler for Handler {
 
 /// A bound device: the channel, closed first on unbind, then the driver's state.
 struct BalloonData<'bound> {
+    debugfs: Option<debugfs::File>,
     channel: Option<OpenChannel<'bound>>,
     balloon: Arc<Balloon>,
 }
@@ -554,6 +659,7 @@ impl Drop for BalloonData<'_> {
     /// kernel, which the C driver, never unloaded, does not do.
     fn drop(&mut self) {
         let balloon = &self.balloon;
+        drop(self.debugfs.take());
         balloon.stopping.store(true, Relaxed);
         // No handler runs after this, so no work is queued any more.
         drop(self.channel.take());
@@ -639,13 +745,15 @@ impl HvBalloon {
         };
         let handler = Arc::new(Handler(balloon.clone()), GFP_KERNEL)?;
         let channel = dev.open_channel(&params, handler)?;
-        let data = BalloonData {
+        let mut data = BalloonData {
+            debugfs: None,
             channel: Some(channel),
             balloon: balloon.clone(),
         };
         // From here on, dropping `data` closes the channel (`vmbus_close()` on the error path).
         balloon.connect(&data, ha_chunk_bytes, &request)?;
         balloon.set_state(DmState::Initialized);
+        data.debugfs = Some(debugfs::File::new(balloon.clone()));
         drop(
             system_percpu()
                 .enqueue_delayed::<_, STATUS>(balloon.clone(), msecs_to_jiffies(STATUS_PERIOD_MS)),

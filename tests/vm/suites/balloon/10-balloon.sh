@@ -25,6 +25,14 @@ echo "HVRS-MARK loaded"
 modinfo -F filename hv_balloon
 wait_for 30 "dmesg | grep -q 'hv_balloon: Using Dynamic Memory protocol version 2.0'" ||
 	fail "hv_balloon did not negotiate 2.0: $(dmesg | tail -n 5)"
+# The debugfs statistics, in the C driver's format.
+f=/sys/kernel/debug/hv-balloon
+cat $f
+grep -q '^host_version *: 2.0$' $f || fail "debugfs host_version is not 2.0"
+grep -q '^capabilities *: enabled hot_add$' $f || fail "debugfs capabilities: $(grep capabilities $f)"
+grep -q '^state *: 1 (Initialized)$' $f || fail "debugfs state: $(grep state $f)"
+grep -q '^page_size *: 4096$' $f || fail "debugfs page_size: $(grep page_size $f)"
+grep -q '^pages_ballooned *: 0$' $f || fail "debugfs pages_ballooned: $(grep pages_ballooned $f)"
 p=/sys/module/hv_balloon/parameters
 [ "$(stat -c %a $p/hot_add)" = 644 ] || fail "hot_add mode $(stat -c %a $p/hot_add)"
 [ "$(stat -c %a $p/pressure_report_delay)" = 644 ] || fail "pressure_report_delay mode"
@@ -49,6 +57,10 @@ wait_for 300 "[ \$(memtotal) -lt $((m0 - 300 * 1024)) ]" ||
 sleep 5
 m1=$(memtotal) a1=$(memavail)
 echo "MemTotal $m1 kB, MemAvailable $a1 kB ballooned"
+cat $f
+# Every page out of MemTotal is in the balloon.
+grep -q "^pages_ballooned *: $(((m0 - m1) / 4))\$" $f ||
+	fail "debugfs $(grep pages_ballooned $f), MemTotal went down by $(((m0 - m1) / 4)) pages"
 [ "$a1" -lt "$((a0 - 300 * 1024))" ] || fail "MemAvailable did not go down: $a1 kB (load $a0 kB)"
 echo "HVRS-MARK unballoon"
 # 1G target: every page comes back.
@@ -57,6 +69,7 @@ wait_for 300 "[ \$(memtotal) -ge $((m0 - 4 * 1024)) ]" ||
 sleep 5
 m2=$(memtotal) a2=$(memavail)
 echo "MemTotal $m2 kB, MemAvailable $a2 kB unballooned"
+grep -q '^pages_ballooned *: 0$' $f || fail "debugfs after unballoon: $(grep pages_ballooned $f)"
 echo "HVRS-BALLOON-NUMBERS stack=$(hvrs_stack) load=$m0/$a0 ballooned=$m1/$a1 unballooned=$m2/$a2"
 dmesg | grep hv_balloon | tail -n 20
 dmesg | grep -q 'hv_balloon: Balloon response failed' && fail "a balloon response failed"
