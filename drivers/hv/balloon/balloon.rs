@@ -261,10 +261,10 @@ struct Balloon {
     caps_event: Completion,
     /// The receive buffer; only the channel handler takes it.
     #[pin]
-    recv: SpinLock<[u8; DM_RECV_BUFFER_SIZE]>,
+    recv: SpinLock<KVec<u8>>,
     /// The ranges of one balloon response; only the balloon work takes it.
     #[pin]
-    ranges: Mutex<[DmMemPageRange; DM_BALLOON_RESPONSE_MAX_RANGES]>,
+    ranges: Mutex<KVec<DmMemPageRange>>,
     /// When the last status report was sent (`last_post_time`); serializes the reports.
     #[pin]
     last_post: Mutex<Option<Instant<Monotonic>>>,
@@ -716,6 +716,13 @@ impl HvBalloon {
             pr_info!("Memory hot-add is not implemented: hot-add requests get no memory\n");
         }
         let (negotiation, request) = DmVersionNegotiation::start(1);
+        // The buffers are allocated here, never on the stack (a page each).
+        let recv = KVec::from_elem(0u8, DM_RECV_BUFFER_SIZE, GFP_KERNEL)?;
+        let ranges = KVec::from_elem(
+            DmMemPageRange(0),
+            DM_BALLOON_RESPONSE_MAX_RANGES,
+            GFP_KERNEL,
+        )?;
         let balloon = Arc::pin_init(
             pin_init!(Balloon {
                 channel: dev.channel().clone(),
@@ -730,8 +737,8 @@ impl HvBalloon {
                 negotiation <- kernel::new_spinlock!(negotiation),
                 version_event <- Completion::new(),
                 caps_event <- Completion::new(),
-                recv <- kernel::new_spinlock!([0; DM_RECV_BUFFER_SIZE]),
-                ranges <- kernel::new_mutex!([DmMemPageRange(0); DM_BALLOON_RESPONSE_MAX_RANGES]),
+                recv <- kernel::new_spinlock!(recv),
+                ranges <- kernel::new_mutex!(ranges),
                 last_post <- kernel::new_mutex!(None),
                 balloon_work <- new_work!("hv_balloon::balloon_work"),
                 status_work <- new_delayed_work!("hv_balloon::status_work"),
