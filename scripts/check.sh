@@ -184,6 +184,19 @@ fcopy_run() { # stack
 }
 fcopy_run c
 
+# hv_balloon against QEMU's hv-balloon with the C stack or ours (issue 10): negotiation, status
+# reports after pressure_report_delay, balloon 1G -> 512M -> 1G driven through QMP by the
+# suite's host.sh, unload (ours gives the pages back; the C driver cannot be unloaded).
+balloon_run() { # stack
+	vm_cmd "balloon@$1" "$here/run-vm.sh" --quiet --suite balloon --log "$logdir/console-balloon@$1.log" \
+		--hyperv --qemu "$hvq" --smp 2 --mem 1G,maxmem=64G --timeout 700 \
+		--append hvrs.test_timeout=400 --append "hvrs.stack=$1" \
+		--host-script "$top/tests/vm/suites/balloon/host.sh" -- \
+		-object memory-backend-ram,id=hamem,size=2G -device vmbus-bridge \
+		-device hv-balloon,status-report=on,memdev=hamem
+}
+balloon_run c
+
 # Our hv_vmbus: no VMBus in ACPI (ENODEV, like C); QEMU's own host (4.0, the balloon offered,
 # a channel opened by the sample driver, reload cycles, CPU hotplug, sysfs against C); the
 # minihost (6.0 and each cap); the engine (its devices, echo traffic, sysfs byte-identical to
@@ -208,6 +221,10 @@ utils_runs rust
 vm_cmd "utils-stale@rust" "$here/run-vm-engine.sh" --suite utils-stale --name "utils-stale@rust" \
 	--stack rust --qemu "$hvq" --timeout 300
 fcopy_run rust
+# Our hv_balloon with the same suite, then its numbers against the C driver's of this run.
+balloon_run rust
+step balloon/compare "$top/tests/vm/balloon-compare.sh" "$logdir/console-balloon@c.log" \
+	"$logdir/console-balloon@rust.log"
 # The Debian-root guest against the engine: udev autoloads our hv_vmbus and, by MODALIAS, our
 # hv_utils; Debian's units start the unmodified KVP and VSS daemons on our misc devices; the
 # kernel's lsvmbus lists our bus.

@@ -11,6 +11,7 @@ mod ffi;
 mod fmt;
 mod sysfs;
 
+pub mod balloon;
 pub mod bus;
 pub mod channel;
 pub mod chardev;

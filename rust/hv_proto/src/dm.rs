@@ -663,6 +663,26 @@ pub fn hot_add_response(trans_id: u32, page_count: u32, success: bool) -> DmHotA
     }
 }
 
+/// Returns the header of a balloon answer that `range_count` [`DmMemPageRange`]s follow, to
+/// send as one packet with them (`hdr.size` counts them; `range_count` is truncated to 31 bits).
+pub fn balloon_response_header(
+    trans_id: u32,
+    more_pages: bool,
+    range_count: usize,
+) -> DmBalloonResponse {
+    let len = size_of::<DmBalloonResponse>()
+        .saturating_add(range_count.saturating_mul(size_of::<DmMemPageRange>()));
+    DmBalloonResponse {
+        hdr: DmHeader {
+            type_: DmMessageType::BALLOON_RESPONSE,
+            size: u16::try_from(len).unwrap_or(u16::MAX),
+            trans_id,
+        },
+        reservedz: 0,
+        more_count: u32::from(more_pages) | ((range_count as u32) << 1),
+    }
+}
+
 /// Builds a balloon answer with `ranges` into `buf`; returns its length (`hdr.size`).
 ///
 /// # Errors
@@ -700,6 +720,114 @@ pub fn build_balloon_response(
         rest = tail;
     }
     Ok(len)
+}
+
+/// Largest number of ranges in one balloon answer: the C driver fills one page
+/// (`HV_HYP_PAGE_SIZE`) with the header and the ranges (`alloc_balloon_pages()`), 510 ranges.
+pub const DM_BALLOON_RESPONSE_MAX_RANGES: usize =
+    (DM_RECV_BUFFER_SIZE - size_of::<DmBalloonResponse>()) / size_of::<DmMemPageRange>();
+
+/// Pages in a 2 MiB balloon allocation (`PAGES_IN_2M`), the unit the guest tries first.
+pub const PAGES_IN_2M: u32 = 2 * 1024 * 1024 / 4096;
+
+/// `MB2PAGES(mb)` for 4 KiB pages.
+const fn mb2pages(mb: u64) -> u64 {
+    mb << (20 - 12)
+}
+
+/// The least memory the guest keeps, in 4 KiB pages, for `nr_pages` pages of RAM
+/// (`compute_balloon_floor()`, a continuous piecewise linear function of `totalram_pages()`).
+///
+/// ```
+/// use hv_proto::dm::compute_balloon_floor;
+/// // 1 GiB: 104 MiB + 1/8 of it = 232 MiB.
+/// assert_eq!(compute_balloon_floor(262_144), 232 << 8);
+/// ```
+pub const fn compute_balloon_floor(nr_pages: u64) -> u64 {
+    if nr_pages < mb2pages(128) {
+        mb2pages(8) + (nr_pages >> 1)
+    } else if nr_pages < mb2pages(512) {
+        mb2pages(40) + (nr_pages >> 2)
+    } else if nr_pages < mb2pages(2048) {
+        mb2pages(104) + (nr_pages >> 3)
+    } else if nr_pages < mb2pages(8192) {
+        mb2pages(232) + (nr_pages >> 4)
+    } else {
+        mb2pages(488) + (nr_pages >> 5)
+    }
+}
+
+/// The memory the guest reports as committed, in 4 KiB pages (`get_pages_committed()`): the
+/// kernel's committed memory (`vm_memory_committed()`), the ballooned-out pages, the hot-added
+/// pages not yet online, and the balloon floor. Saturates instead of overflowing.
+pub const fn pages_committed(
+    vm_committed: u64,
+    ballooned: u64,
+    added: u64,
+    onlined: u64,
+    floor: u64,
+) -> u64 {
+    vm_committed
+        .saturating_add(ballooned)
+        .saturating_add(added.saturating_sub(onlined))
+        .saturating_add(floor)
+}
+
+/// Why a balloon request is only partly fulfilled (`balloon_up()`'s message).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum BalloonLimit {
+    /// The request exceeds the available memory ("Not enough memory.").
+    NotEnoughMemory,
+    /// Fulfilling it would go below the floor ("Balloon floor reached.").
+    FloorReached,
+}
+
+/// How many of the `num_pages` requested pages the guest may balloon out with `avail_pages`
+/// available (`si_mem_available()`, which can be negative) and `floor` pages to keep
+/// (`balloon_up()`): all of them, or what lies above the floor, with the reason.
+///
+/// ```
+/// use hv_proto::dm::{balloon_request_pages, BalloonLimit};
+/// assert_eq!(balloon_request_pages(1000, 100, 500), (100, None));
+/// assert_eq!(balloon_request_pages(1000, 600, 500), (500, Some(BalloonLimit::FloorReached)));
+/// assert_eq!(balloon_request_pages(-5, 600, 500), (0, Some(BalloonLimit::NotEnoughMemory)));
+/// ```
+pub fn balloon_request_pages(
+    avail_pages: i64,
+    num_pages: u32,
+    floor: u64,
+) -> (u32, Option<BalloonLimit>) {
+    let want = i64::from(num_pages);
+    let floor = i64::try_from(floor).unwrap_or(i64::MAX);
+    if avail_pages >= want && avail_pages - want >= floor {
+        return (num_pages, None);
+    }
+    let reason = if avail_pages < want {
+        BalloonLimit::NotEnoughMemory
+    } else {
+        BalloonLimit::FloorReached
+    };
+    let allowed = if avail_pages > floor {
+        avail_pages - floor
+    } else {
+        0
+    };
+    // C stores `avail_pages - floor` in the `unsigned int` request; it is below `num_pages`.
+    (
+        u32::try_from(allowed).unwrap_or(num_pages).min(num_pages),
+        Some(reason),
+    )
+}
+
+/// Returns a status report with `num_avail` and `num_committed` in 4 KiB pages; the other
+/// fields are zero, as Linux sends them (`post_status()`).
+pub fn status_report(trans_id: u32, num_avail: u64, num_committed: u64) -> DmStatus {
+    DmStatus {
+        hdr: DmHeader::for_message::<DmStatus>(DmMessageType::STATUS_REPORT, trans_id),
+        num_avail,
+        num_committed,
+        ..DmStatus::default()
+    }
 }
 
 #[cfg(test)]

@@ -349,3 +349,82 @@ fn fuzz_smoke() {
         }
     }
 }
+
+/// `compute_balloon_floor()` at the corners of its table (MiB of RAM -> MiB kept) and on
+/// both sides of each bend, computed with the C expression.
+#[test]
+fn balloon_floor() {
+    let mb = |m: u64| m << 8;
+    for (ram, floor) in [
+        (0, 8),
+        (16, 16),
+        (32, 24),
+        (128, 72),
+        (512, 168),
+        (2048, 360),
+        (8192, 744),
+        (32768, 1512),
+    ] {
+        assert_eq!(compute_balloon_floor(mb(ram)), mb(floor), "{ram} MiB");
+    }
+    // Continuous: one page below each bend gives (nearly) the same floor.
+    for bend in [128, 512, 2048, 8192] {
+        let below = compute_balloon_floor(mb(bend) - 1);
+        let at = compute_balloon_floor(mb(bend));
+        assert!(at.abs_diff(below) <= 1, "bend {bend}: {below} {at}");
+    }
+    // 1 GiB guest (what the VM tests boot): 232 MiB.
+    assert_eq!(compute_balloon_floor(262_144), mb(232));
+    // No overflow at the top.
+    assert_eq!(compute_balloon_floor(u64::MAX), mb(488) + (u64::MAX >> 5));
+}
+
+#[test]
+fn committed_and_limits() {
+    assert_eq!(pages_committed(100, 10, 5, 3, 1000), 1112);
+    // Onlined above added (cannot happen in C's accounting) counts as nothing.
+    assert_eq!(pages_committed(100, 10, 3, 5, 1000), 1110);
+    assert_eq!(pages_committed(u64::MAX, 1, 1, 0, 1), u64::MAX);
+
+    assert_eq!(balloon_request_pages(10_000, 1000, 2000), (1000, None));
+    // Exactly down to the floor is allowed.
+    assert_eq!(balloon_request_pages(3000, 1000, 2000), (1000, None));
+    assert_eq!(
+        balloon_request_pages(2999, 1000, 2000),
+        (999, Some(BalloonLimit::FloorReached))
+    );
+    assert_eq!(
+        balloon_request_pages(500, 1000, 200),
+        (300, Some(BalloonLimit::NotEnoughMemory))
+    );
+    assert_eq!(
+        balloon_request_pages(100, 1000, 200),
+        (0, Some(BalloonLimit::NotEnoughMemory))
+    );
+    assert_eq!(
+        balloon_request_pages(0, u32::MAX, u64::MAX),
+        (0, Some(BalloonLimit::NotEnoughMemory))
+    );
+    assert_eq!(
+        balloon_request_pages(i64::MAX, u32::MAX, u64::MAX),
+        (0, Some(BalloonLimit::FloorReached))
+    );
+
+    let s = status_report(7, 1, 2);
+    assert_eq!({ s.hdr.type_ }, DmMessageType::STATUS_REPORT);
+    assert_eq!({ s.hdr.size }, 48);
+    assert_eq!(({ s.num_avail }, { s.num_committed }), (1, 2));
+    assert_eq!(DM_BALLOON_RESPONSE_MAX_RANGES, 510);
+    // A full answer fits the C page exactly.
+    let mut buf = [0u8; DM_RECV_BUFFER_SIZE];
+    let ranges = [DmMemPageRange(0); DM_BALLOON_RESPONSE_MAX_RANGES];
+    assert_eq!(
+        build_balloon_response(&mut buf, 1, false, &ranges),
+        Ok(4096)
+    );
+    // The header sent with the ranges as a separate slice is the same as the built one.
+    let h = balloon_response_header(1, false, DM_BALLOON_RESPONSE_MAX_RANGES);
+    assert_eq!(h.as_bytes(), &buf[..16]);
+    let h = balloon_response_header(9, true, 3);
+    assert_eq!(({ h.hdr.size }, { h.more_count }), (40, 1 | (3 << 1)));
+}

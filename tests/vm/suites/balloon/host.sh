@@ -1,0 +1,175 @@
+# SPDX-License-Identifier: GPL-2.0
+# (Not executable on purpose: the guest runs every executable file of a suite.)
+# Host side of the balloon suite, run with bash by scripts/run-vm.sh --host-script beside the VM,
+# with QMP_SOCKET (QEMU's QMP server) and LOG (the console log). It follows the guest's
+# "HVRS-MARK" lines:
+#   loaded          the first HV_BALLOON_STATUS_REPORT event (a status report of the guest) may
+#                   come only after pressure_report_delay=5 skipped reports (>= 3 s after the
+#                   mark), and then about one a second;
+#   balloon         target 512M, poll query-balloon until reached;
+#   unballoon       target 1G, poll until reached;
+#   hotadd          (ours only) target 1.5G: the guest refuses hot-add (no memory added, its
+#                   "Memory hot add failed" line), query-balloon stays at 1G;
+#   balloon-again   (ours only, before its rmmod) target 512M, poll until reached;
+#   unload-done / unload-skipped   the end.
+# It prints "HOST-NUMBERS ..." (status reports, the first one's delay, the host's last view of
+# committed and available memory) for scripts/check.sh. Every wait is bounded; exit 0 only if
+# all of it happened.
+set -u
+exec python3 - "$QMP_SOCKET" "$LOG" <<'PY'
+import json, socket, sys, time
+
+qmp_path, log_path = sys.argv[1], sys.argv[2]
+t0 = time.time()
+MiB = 1 << 20
+
+def say(msg):
+    print(f"[host {time.time() - t0:6.1f}s] {msg}", flush=True)
+
+def fail(msg):
+    say("FAIL: " + msg)
+    sys.exit(1)
+
+def log_has(marker):
+    try:
+        with open(log_path, "rb") as f:
+            return marker.encode() in f.read()
+    except FileNotFoundError:
+        return False
+
+class Qmp:
+    def __init__(self, path, bound=60):
+        end = time.time() + bound
+        while True:
+            try:
+                self.s = socket.socket(socket.AF_UNIX)
+                self.s.connect(path)
+                break
+            except OSError:
+                if time.time() > end:
+                    fail(f"cannot connect to QMP at {path} within {bound}s")
+                time.sleep(0.2)
+        self.s.settimeout(30)
+        self.f = self.s.makefile("rb")
+        self.events = []
+        self.recv()  # greeting
+        self.cmd("qmp_capabilities")
+
+    def recv(self):
+        try:
+            line = self.f.readline()
+        except OSError as e:
+            fail(f"QMP connection lost ({e}; QEMU exited?)")
+        if not line:
+            fail("QMP connection closed (QEMU exited?)")
+        return json.loads(line)
+
+    def cmd(self, name, **args):
+        try:
+            self.s.sendall(json.dumps({"execute": name, "arguments": args}).encode() + b"\n")
+        except OSError as e:
+            fail(f"QMP connection lost sending {name} ({e}; QEMU exited?)")
+        while True:
+            m = self.recv()
+            if "event" in m:
+                ts = m.get("timestamp", {})
+                m["t"] = ts.get("seconds", 0) + ts.get("microseconds", 0) / 1e6
+                self.events.append(m)
+                continue
+            if "error" in m:
+                fail(f"{name} {args}: {m['error']}")
+            return m["return"]
+
+    def reports(self, since=0.0):
+        return [e for e in self.events
+                if e["event"] == "HV_BALLOON_STATUS_REPORT" and e["t"] >= since]
+
+def wait_marker(q, markers, bound):
+    """Polls QEMU (collecting events) until one of the markers is in the log; returns it."""
+    end = time.time() + bound
+    while time.time() < end:
+        for m in markers:
+            if log_has(m):
+                say(f"guest printed {m!r}")
+                return m
+        q.cmd("query-status")
+        time.sleep(0.5)
+    fail(f"the guest did not print {markers} within {bound}s")
+
+def drive(q, target, ok, bound):
+    say(f"balloon target {target // MiB} MiB")
+    q.cmd("balloon", value=target)
+    end = time.time() + bound
+    actual = None
+    last_set = time.time()
+    while time.time() < end:
+        actual = q.cmd("query-balloon")["actual"]
+        if ok(actual):
+            say(f"query-balloon actual {actual // MiB} MiB: reached")
+            return
+        # QEMU drops targets set during its post-init wait (50 s): repeat it now and then.
+        if time.time() - last_set > 10:
+            q.cmd("balloon", value=target)
+            last_set = time.time()
+        time.sleep(0.5)
+    fail(f"query-balloon actual {actual} did not reach {target} within {bound}s")
+
+q = Qmp(qmp_path)
+wait_marker(q, ["HVRS-MARK loaded"], 300)
+t_loaded = time.time()
+end = time.time() + 60
+while not q.reports() and time.time() < end:
+    q.cmd("query-status")
+    time.sleep(0.2)
+reports = q.reports()
+if not reports:
+    fail("no HV_BALLOON_STATUS_REPORT within 60 s of the load: the guest sends no status reports")
+first = reports[0]["t"] - t_loaded
+say(f"first status report {first:.1f} s after the load mark")
+if first < 3:
+    fail(f"the first status report came {first:.1f} s after the load, before pressure_report_delay=5 ran out")
+# About one a second from then on: at least 5 in the next 10 s.
+t1 = time.time()
+while time.time() < t1 + 10:
+    q.cmd("query-status")
+    time.sleep(0.5)
+n10 = len(q.reports(since=t1 - 0.5))
+say(f"{n10} status reports in 10 s")
+if n10 < 5 or n10 > 13:
+    fail(f"{n10} status reports in 10 s, expected about 10")
+last = q.reports()[-1]["data"]
+say(f"status at load: committed {last['committed'] // MiB} MiB, available {last['available'] // MiB} MiB")
+st_load = last
+
+wait_marker(q, ["HVRS-MARK balloon"], 300)
+drive(q, 512 * MiB, lambda a: a <= 512 * MiB + 32 * MiB, 200)
+time.sleep(3)
+q.cmd("query-status")
+st_ballooned = q.reports()[-1]["data"]
+say(f"status ballooned: committed {st_ballooned['committed'] // MiB} MiB, available {st_ballooned['available'] // MiB} MiB")
+wait_marker(q, ["HVRS-MARK unballoon"], 200)
+drive(q, 1024 * MiB, lambda a: a >= 1024 * MiB - 32 * MiB, 200)
+m = wait_marker(q, ["HVRS-MARK hotadd", "HVRS-MARK unload-skipped"], 300)
+if m == "HVRS-MARK hotadd":
+    say("balloon target 1536 MiB (hot-add)")
+    q.cmd("balloon", value=1536 * MiB)
+    end = time.time() + 120
+    while not log_has("hv_balloon: Memory hot add failed"):
+        if time.time() > end:
+            fail("no 'Memory hot add failed' from the guest within 120 s of the 1.5G target")
+        q.cmd("query-status")
+        time.sleep(0.5)
+    time.sleep(2)
+    actual = q.cmd("query-balloon")["actual"]
+    say(f"hot-add refused, query-balloon actual {actual // MiB} MiB")
+    if actual > 1024 * MiB + 32 * MiB:
+        fail(f"query-balloon actual {actual} after a refused hot-add")
+    wait_marker(q, ["HVRS-MARK balloon-again"], 200)
+    drive(q, 512 * MiB, lambda a: a <= 512 * MiB + 32 * MiB, 200)
+    wait_marker(q, ["HVRS-MARK unload-done"], 200)
+n = len(q.reports())
+print(f"HOST-NUMBERS reports={n} first_delay={first:.1f}s reports_in_10s={n10} "
+      f"load_committed={st_load['committed'] // MiB}M load_available={st_load['available'] // MiB}M "
+      f"ballooned_committed={st_ballooned['committed'] // MiB}M "
+      f"ballooned_available={st_ballooned['available'] // MiB}M", flush=True)
+PY
