@@ -52,7 +52,13 @@ gcc -static -O2 -Wall -Wextra -Werror -o "$root/usr/bin/hvt_chardev" "$top/tests
 for src in "$top"/tests/vm/progs/*.c; do
 	[ -e "$src" ] || continue
 	prog=$(basename "$src" .c)
-	gcc -static -O2 -Wall -Wextra -Werror -s -o "$root/usr/bin/$prog" "$src" ||
+	# Programs of the VMBus ring protocol use the kernel's own tools/hv/vmbus_bufring.c, as
+	# hv_fcopy_uio_daemon does (compiled with the daemon's flags: it takes packed addresses).
+	extra=()
+	if grep -q '#include "vmbus_bufring.h"' "$src"; then
+		extra=(-I"$KDIR/tools/hv" -Wno-address-of-packed-member "$KDIR/tools/hv/vmbus_bufring.c")
+	fi
+	gcc -static -O2 -Wall -Wextra -Werror -s -o "$root/usr/bin/$prog" "$src" "${extra[@]}" ||
 		die "cannot build $src"
 done
 echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
