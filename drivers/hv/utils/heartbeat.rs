@@ -3,7 +3,8 @@
 //! The heartbeat service: the host checks that the guest is alive by sending a sequence
 //! number, which the guest answers incremented.
 //!
-//! C source: `heartbeat_onchannelcallback()` in [`drivers/hv/hv_util.c`](srctree/drivers/hv/hv_util.c).
+//! C source: `heartbeat_onchannelcallback()` in
+//! [`drivers/hv/hv_util.c`](srctree/drivers/hv/hv_util.c).
 
 use kernel::{
     prelude::*,

@@ -2,7 +2,8 @@
 
 //! The shutdown service: the host asks the guest to power off, reboot or hibernate.
 //!
-//! C source: `shutdown_onchannelcallback()` in [`drivers/hv/hv_util.c`](srctree/drivers/hv/hv_util.c).
+//! C source: `shutdown_onchannelcallback()` in
+//! [`drivers/hv/hv_util.c`](srctree/drivers/hv/hv_util.c).
 //!
 //! Power off and reboot start the orderly paths (user space's `poweroff`/`reboot`); hibernation
 //! is left to user space too, through a `KOBJ_CHANGE` uevent with `EVENT=hibernate` on the

@@ -363,7 +363,9 @@ impl Registration {
     /// `ENOTSUPP` before VMBus 3.0, as the C driver; [`ENOMEM`].
     pub(crate) fn new(channel: Arc<Channel>) -> Result<(Arc<dyn ChannelHandler>, Self)> {
         if channel.vmbus_version() < Version::WIN8_1 {
-            pr_warn!("Integration service 'Backup (volume snapshot)' not supported on this host version.\n");
+            pr_warn!(
+                "Integration service 'Backup (volume snapshot)' not supported on this host version.\n"
+            );
             return Err(Error::from_errno(-(kernel::bindings::ENOTSUPP as i32)));
         }
         let buf = KVec::from_elem(0u8, VSS_MAX_PKT_SIZE, GFP_KERNEL)?;
