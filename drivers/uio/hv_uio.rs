@@ -12,16 +12,16 @@
 //! echo <class-guid> > /sys/bus/vmbus/drivers/uio_hv_generic/new_id
 //! ```
 //!
-//! For each device it allocates the two rings (the class's preferred size, else 2 MiB each;
-//! plus the control page below 32 KiB) and registers a UIO device `uio_hv_generic`, version
-//! `0.02.1`, whose maps are the rings (`txrx_rings`), the connection's interrupt page
-//! (`int_page`) and the child-to-parent monitor page (`monitor_page`); it shows the binary
-//! `ring` file in the channel's sysfs directory. The first open of `/dev/uioN` opens the
-//! channel with the kernel out of the rings' way (`HV_CALL_ISR`), the last close closes it. A host signal counts one
-//! UIO event (a blocking `read()` of `/dev/uioN` returns the count); writing 1 to `/dev/uioN`
-//! unmasks the inbound ring and signals the host, writing 0 masks it. When the host rescinds
-//! the device, the bus removes it: the channel is closed, the UIO device unregistered (a
-//! blocked `read()` returns `EIO`) and the rings freed once nothing maps them.
+//! For each device it allocates the two rings (the class's preferred size, else 2 MiB each; plus
+//! the control page below 32 KiB) and registers a UIO device `uio_hv_generic`, version `0.02.1`,
+//! whose maps are the rings (`txrx_rings`), the connection's interrupt page (`int_page`) and the
+//! child-to-parent monitor page (`monitor_page`); it shows the binary `ring` file in the channel's
+//! sysfs directory. The first open of `/dev/uioN` opens the channel with the kernel out of the
+//! rings' way (`HV_CALL_ISR`), the last close closes it. A host signal counts one UIO event (a
+//! blocking `read()` of `/dev/uioN` returns the count); writing 1 to `/dev/uioN` unmasks the
+//! inbound ring and signals the host, writing 0 masks it. When the host rescinds the device, the
+//! bus removes it: the channel is closed, the UIO device unregistered (a blocked `read()` returns
+//! `EIO`) and the rings freed once nothing maps them.
 //!
 //! Not done: the NIC's receive and send buffer maps (`recv:<gpadl>`, `send:<gpadl>`) and
 //! subchannels (the bus has none yet).
