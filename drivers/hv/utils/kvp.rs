@@ -39,18 +39,22 @@ use vmbus::{
     },
     new_irq_spinlock, pr_err_ratelimited,
     proto::{
-        ic::{
-            self, HvStatus, IcMsgType, FW_VERSIONS, HV_UTIL_NEGO_TIMEOUT_SECS, HV_UTIL_TIMEOUT_SECS,
-        },
+        ic::{self, HvStatus, IcMsgType, HV_UTIL_NEGO_TIMEOUT_SECS, HV_UTIL_TIMEOUT_SECS},
         kvp::{self, KvpDaemonVersion, KvpMsg, KvpOp, KVP_MAX_PKT_SIZE, KVP_VERSIONS},
-        ring::PacketType,
     },
 };
 use zerocopy::FromBytes;
 
 use super::{
+    answer_negotiate, next_request,
     transport::{Sender, Service, Transport},
-    State,
+    IcNames, Incoming, State,
+};
+
+/// The names in the service's messages.
+const NAMES: IcNames = IcNames {
+    ic: "KVP",
+    request: "KVP",
 };
 
 /// The work items of [`Kvp`].
@@ -248,47 +252,26 @@ impl Kvp {
             return;
         }
         while inner.state == State::Ready {
-            let packet = match io.recv(&mut inner.buf) {
-                Ok(Some(p)) => p,
-                Ok(None) => return,
-                Err(e) => {
-                    pr_err_ratelimited!(
-                        "KVP request received. Could not read into recv buf: {:?}\n",
-                        e
-                    );
-                    return;
-                }
+            let (len, trans_id, msg_type) = match next_request(io, &mut inner.buf, &NAMES) {
+                Incoming::Request {
+                    len,
+                    trans_id,
+                    msg_type,
+                } => (len, trans_id, msg_type),
+                Incoming::Skip => continue,
+                Incoming::Stop => return,
             };
-            if packet.packet_type != PacketType::DATA_INBAND {
-                continue;
-            }
-            let len = packet.len;
             let Some(msg) = inner.buf.get_mut(..len) else {
                 return;
             };
-            let Ok(parsed) = ic::parse_ic_message(msg) else {
-                pr_err_ratelimited!("KVP request received. Packet length too small: {}\n", len);
-                return;
-            };
-            match parsed.hdr.icmsgtype {
+            match msg_type {
                 IcMsgType::NEGOTIATE => {
-                    if let Ok(outcome) = ic::prep_negotiate_resp(msg, &FW_VERSIONS, &KVP_VERSIONS) {
-                        if outcome.matched {
-                            pr_info!("KVP IC version {}.{}\n", { outcome.service.major }, {
-                                outcome.service.minor
-                            });
-                        }
-                    }
-                    if ic::finish_response(msg, None).is_ok() {
-                        if let Err(e) = io.send_inband(&[&*msg], packet.trans_id, false) {
-                            pr_err_ratelimited!("KVP: cannot send the response: {:?}\n", e);
-                        }
-                    }
+                    let _ = answer_negotiate(io, msg, trans_id, &NAMES, &KVP_VERSIONS);
                     inner.negotiation = Negotiation::Finished;
                 }
                 IcMsgType::KVP_EXCHANGE => {
                     inner.recv_len = len;
-                    inner.req_id = packet.trans_id;
+                    inner.req_id = trans_id;
                     inner.state = State::HostMsgReceived;
                     drop(system_percpu().enqueue::<_, SEND_KEY>(self.clone()));
                     drop(

@@ -109,6 +109,96 @@ pub(crate) enum Answer {
     Stop,
 }
 
+/// What [`next_request`] found on the ring.
+pub(crate) enum Incoming {
+    /// An IC message of `len` bytes (headers included) is at the start of the buffer.
+    Request {
+        len: usize,
+        trans_id: u64,
+        msg_type: IcMsgType,
+    },
+    /// A packet that is not an IC message (not in-band data): ignored.
+    Skip,
+    /// The ring is empty, or the packet was unusable: stop reading until the next signal.
+    Stop,
+}
+
+/// Reads the next packet of `io` into `buf` and checks it holds an IC header; as the C drivers,
+/// a packet too short for one stops the reading (with their message).
+pub(crate) fn next_request(io: &ChannelIo<'_>, buf: &mut [u8], names: &IcNames) -> Incoming {
+    let packet = match io.recv(buf) {
+        Ok(Some(p)) => p,
+        Ok(None) => return Incoming::Stop,
+        Err(e) => {
+            pr_err_ratelimited!(
+                "{} request received. Could not read into recv buf: {:?}\n",
+                names.request,
+                e
+            );
+            return Incoming::Stop;
+        }
+    };
+    // The C drivers answer whatever they read; the host only sends in-band data.
+    if packet.packet_type != PacketType::DATA_INBAND {
+        return Incoming::Skip;
+    }
+    let parsed = buf
+        .get(..packet.len)
+        .map(ic::parse_ic_message)
+        .and_then(|r| r.ok());
+    match parsed {
+        Some(m) => Incoming::Request {
+            len: packet.len,
+            trans_id: packet.trans_id,
+            msg_type: m.hdr.icmsgtype,
+        },
+        None => {
+            pr_err_ratelimited!(
+                "{} request received. Packet length too small: {}\n",
+                names.request,
+                packet.len
+            );
+            Incoming::Stop
+        }
+    }
+}
+
+/// Turns the request `msg` into its response (`status`, or the host's for `None`) and sends it.
+pub(crate) fn send_response(
+    io: &ChannelIo<'_>,
+    msg: &mut [u8],
+    trans_id: u64,
+    names: &IcNames,
+    status: Option<HvStatus>,
+) {
+    if ic::finish_response(msg, status).is_err() {
+        return;
+    }
+    if let Err(e) = io.send_inband(&[&*msg], trans_id, false) {
+        pr_err_ratelimited!("{}: cannot send the response: {:?}\n", names.ic, e);
+    }
+}
+
+/// Answers the version negotiation `msg` with `versions` (`vmbus_prep_negotiate_resp()`),
+/// printing the C driver's line when a version matched, and sends it. Returns what C stores as
+/// the service version (meaningful only after a match).
+pub(crate) fn answer_negotiate(
+    io: &ChannelIo<'_>,
+    msg: &mut [u8],
+    trans_id: u64,
+    names: &IcNames,
+    versions: &[IcVersion],
+) -> Option<IcVersion> {
+    let outcome = ic::prep_negotiate_resp(msg, &ic::FW_VERSIONS, versions).ok();
+    if let Some(o) = outcome.filter(|o| o.matched) {
+        pr_info!("{} IC version {}.{}\n", names.ic, { o.service.major }, {
+            o.service.minor
+        });
+    }
+    send_response(io, msg, trans_id, names, None);
+    outcome.map(|o| o.service)
+}
+
 /// Answers the IC packets waiting on `io`: negotiations with `versions`, storing the chosen
 /// service version in `*negotiated`, and every other type with `request`, which receives the
 /// message type and the whole packet (headers included) and may rewrite it as the answer.
@@ -124,58 +214,28 @@ pub(crate) fn answer_ic_packets(
     mut request: impl FnMut(IcMsgType, &mut [u8]) -> Answer,
 ) {
     loop {
-        let packet = match io.recv(buf) {
-            Ok(Some(p)) => p,
-            Ok(None) => return,
-            Err(e) => {
-                pr_err_ratelimited!(
-                    "{} request received. Could not read into the receive buffer: {:?}\n",
-                    names.request,
-                    e
-                );
-                return;
-            }
+        let (len, trans_id, msg_type) = match next_request(io, buf, names) {
+            Incoming::Request {
+                len,
+                trans_id,
+                msg_type,
+            } => (len, trans_id, msg_type),
+            Incoming::Skip => continue,
+            Incoming::Stop => return,
         };
-        if packet.packet_type != PacketType::DATA_INBAND {
-            // The C drivers answer whatever they read; the host only sends in-band data.
+        let Some(msg) = buf.get_mut(..len) else {
+            return;
+        };
+        if msg_type == IcMsgType::NEGOTIATE {
+            if let Some(v) = answer_negotiate(io, msg, trans_id, names, versions) {
+                negotiated.store(v.to_u32(), kernel::sync::atomic::Relaxed);
+            }
             continue;
         }
-        let Some(msg) = buf.get_mut(..packet.len) else {
-            return;
-        };
-        let Ok(parsed) = ic::parse_ic_message(msg) else {
-            pr_err_ratelimited!(
-                "{} request received. Packet length too small: {}\n",
-                names.request,
-                msg.len()
-            );
-            return;
-        };
-        let msg_type = parsed.hdr.icmsgtype;
-        let status = if msg_type == IcMsgType::NEGOTIATE {
-            if let Ok(outcome) = ic::prep_negotiate_resp(msg, &ic::FW_VERSIONS, versions) {
-                negotiated.store(outcome.service.to_u32(), kernel::sync::atomic::Relaxed);
-                if outcome.matched {
-                    pr_info!(
-                        "{} IC version {}.{}\n",
-                        names.ic,
-                        { outcome.service.major },
-                        { outcome.service.minor }
-                    );
-                }
-            }
-            None
-        } else {
-            match request(msg_type, msg) {
-                Answer::Reply => None,
-                Answer::Stop => return,
-            }
-        };
-        if ic::finish_response(msg, status).is_err() {
-            return;
-        }
-        if let Err(e) = io.send_inband(&[&*msg], packet.trans_id, false) {
-            pr_err_ratelimited!("{}: cannot send the response: {:?}\n", names.ic, e);
+        match request(msg_type, msg) {
+            // The service set the status already.
+            Answer::Reply => send_response(io, msg, trans_id, names, None),
+            Answer::Stop => return,
         }
     }
 }

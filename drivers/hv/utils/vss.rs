@@ -28,8 +28,7 @@ use vmbus::{
     },
     new_irq_spinlock, pr_err_ratelimited,
     proto::{
-        ic::{self, HvStatus, IcMsgType, FW_VERSIONS, HV_UTIL_TIMEOUT_SECS, ICMSG_HDR},
-        ring::PacketType,
+        ic::{self, HvStatus, IcMsgType, HV_UTIL_TIMEOUT_SECS, ICMSG_HDR},
         vmbus::Version,
         vss::{
             self, VssAction, VssMsg, VssOp, VSS_FREEZE_TIMEOUT_SECS, VSS_HBU_NO_AUTO_RECOVERY,
@@ -40,8 +39,15 @@ use vmbus::{
 use zerocopy::IntoBytes;
 
 use super::{
+    answer_negotiate, next_request,
     transport::{Sender, Service, Transport},
-    State,
+    IcNames, Incoming, State,
+};
+
+/// The names in the service's messages.
+const NAMES: IcNames = IcNames {
+    ic: "VSS",
+    request: "VSS",
 };
 
 /// The work items of [`Vss`].
@@ -230,42 +236,21 @@ impl Vss {
     fn on_channel(self: &Arc<Self>, io: &ChannelIo<'_>) {
         let mut inner = self.inner.lock();
         while inner.state <= State::Ready && !inner.busy {
-            let packet = match io.recv(&mut inner.buf) {
-                Ok(Some(p)) => p,
-                Ok(None) => return,
-                Err(e) => {
-                    pr_err_ratelimited!(
-                        "VSS request received. Could not read into recv buf: {:?}\n",
-                        e
-                    );
-                    return;
-                }
+            let (len, trans_id, msg_type) = match next_request(io, &mut inner.buf, &NAMES) {
+                Incoming::Request {
+                    len,
+                    trans_id,
+                    msg_type,
+                } => (len, trans_id, msg_type),
+                Incoming::Skip => continue,
+                Incoming::Stop => return,
             };
-            if packet.packet_type != PacketType::DATA_INBAND {
-                continue;
-            }
-            let len = packet.len;
             let Some(msg) = inner.buf.get_mut(..len) else {
                 return;
             };
-            let Ok(parsed) = ic::parse_ic_message(msg) else {
-                pr_err_ratelimited!("VSS request received. Packet length too small: {}\n", len);
-                return;
-            };
-            match parsed.hdr.icmsgtype {
+            match msg_type {
                 IcMsgType::NEGOTIATE => {
-                    if let Ok(outcome) = ic::prep_negotiate_resp(msg, &FW_VERSIONS, &VSS_VERSIONS) {
-                        if outcome.matched {
-                            pr_info!("VSS IC version {}.{}\n", { outcome.service.major }, {
-                                outcome.service.minor
-                            });
-                        }
-                    }
-                    if ic::finish_response(msg, None).is_ok() {
-                        if let Err(e) = io.send_inband(&[&*msg], packet.trans_id, false) {
-                            pr_err_ratelimited!("VSS: cannot send the response: {:?}\n", e);
-                        }
-                    }
+                    let _ = answer_negotiate(io, msg, trans_id, &NAMES, &VSS_VERSIONS);
                 }
                 IcMsgType::VSS => {
                     if len < ICMSG_HDR + size_of::<VssMsg>() {
@@ -273,7 +258,7 @@ impl Vss {
                         return;
                     }
                     inner.recv_len = len;
-                    inner.req_id = packet.trans_id;
+                    inner.req_id = trans_id;
                     inner.busy = true;
                     drop(system_percpu().enqueue::<_, REQUEST>(self.clone()));
                     return;
