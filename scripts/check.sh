@@ -167,10 +167,13 @@ done
 vm_cmd storvsc-c "$here/run-vm-engine.sh" --suite storvsc-c --qemu "$hvq" --smp 2 --timeout 900
 # hv_utils' acceptance suites (issue 7) with the C reference stack (hvrs.stack=c): heartbeat,
 # time sync and the PTP clock, KVP and VSS with the unmodified daemons, malformed IC messages,
-# hibernate, rmmod; then a host-requested power-off and reboot, which end the run.
+# hibernate refused without S4, rmmod; the hibernate uevent of a guest with S4; then a
+# host-requested power-off and reboot, which end the run.
 utils_runs() { # stack
 	vm_cmd "utils@$1" "$here/run-vm-engine.sh" --suite utils --name "utils@$1" --stack "$1" \
 		--qemu "$hvq" --timeout 900
+	vm_cmd "utils-hibernate@$1" "$here/run-vm-engine.sh" --suite utils-hibernate \
+		--name "utils-hibernate@$1" --stack "$1" --s4 --qemu "$hvq" --timeout 300
 	vm_cmd "utils-shutdown@$1" "$here/run-vm-engine.sh" --suite utils-shutdown \
 		--name "utils-shutdown@$1" --stack "$1" --expect-end poweroff --qemu "$hvq" --timeout 400
 	vm_cmd "utils-reboot@$1" "$here/run-vm-engine.sh" --suite utils-reboot \

@@ -8,8 +8,11 @@
 #   scripts/run-vm.sh --suite NAME [--smp N] [--mem SIZE] [--timeout SEC] [--log FILE]
 #                     [--qemu BIN] [--hyperv] [--kernel FILE] [--initrd FILE] [--shell]
 #                     [--debian IMAGE] [--qmp PATH] [--host-script FILE] [--quiet]
-#                     [--append ARGS]... [--expect-end poweroff|reboot] [-- extra QEMU args]
+#                     [--append ARGS]... [--expect-end poweroff|reboot] [--s4]
+#                     [-- extra QEMU args]
 # --append adds kernel command-line words (each use adds to the previous ones).
+# --s4 keeps ACPI S4 (hibernation) that --hyperv otherwise disables, as the dynamic-memory tests
+# need (hv_balloon turns hot-add off when the guest can hibernate).
 # --expect-end: the run ends with a power-off or reboot the host asks for (hv_utils' shutdown
 # IC). The guest's /init then waits for the request after the suite instead of powering off
 # itself; the run passes as "<suite>/end-ACTION" only if init's shutdown path ran (its
@@ -29,7 +32,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
 
-suite="" smp=1 mem=1G timeout=300 log="" qemu="" hyperv=0 kernel="" initrd="" shell=0 quiet=0
+suite="" smp=1 mem=1G timeout=300 log="" qemu="" hyperv=0 kernel="" initrd="" shell=0 quiet=0 s4=0
 extra=() append_extra="" debian="" qmp="" host_script="" expect_end=""
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -44,6 +47,7 @@ while [ $# -gt 0 ]; do
 	--initrd) initrd=$2; shift ;;
 	--append) append_extra+=" $2"; shift ;;
 	--expect-end) expect_end=$2; shift ;;
+	--s4) s4=1 ;;
 	--shell) shell=1 ;;
 	--debian) debian=$2; shift ;;
 	--quiet) quiet=1 ;;
@@ -99,7 +103,7 @@ cpu=max
 machine=(-M q35)
 if [ "$hyperv" = 1 ]; then
 	cpu="max,hv-vpindex,hv-synic,hv-relaxed,hv-time"
-	machine+=(-global ICH9-LPC.disable_s4=1)
+	[ "$s4" = 1 ] || machine+=(-global ICH9-LPC.disable_s4=1)
 fi
 append="console=ttyS0 panic=-1 oops=panic softlockup_panic=1 hung_task_timeout_secs=60 hvrs.suite=$suite $append_extra"
 [ "$shell" = 0 ] || append+=" hvrs.shell=1"

@@ -1,0 +1,1 @@
+../utils/80-hibernate.sh
