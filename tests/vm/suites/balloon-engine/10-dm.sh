@@ -3,7 +3,8 @@
 # hv_balloon of the run's stack (hvrs.stack=c|rust) against the engine's Dynamic Memory back
 # end (issue 10), driven by host.sh, which checks every page the guest returns. The guest side:
 #   "HVRS-MARK dm-ready"  hv_balloon bound, 2.0 negotiated -> host balloons 256 MiB (65536
-#                         pages, debugfs shows them), then unballoons them all
+#                         pages)
+#   "HVRS-MARK ballooned" debugfs shows them -> host unballoons them all
 #   "HVRS-MARK holding"   memhold holds 300 MiB -> host asks for 1 GiB: the guest stops at the
 #                         floor, memhold is not OOM-killed; host unballoons, sends hot-add
 #                         requests (misaligned region, overlapping RAM), then rescinds the device
@@ -22,6 +23,7 @@ ballooned() { sed -n 's/^pages_ballooned *: *//p' $f; }
 mark dm-ready
 wait_for 300 "[ \"\$(ballooned)\" = 65536 ]" || fail "pages_ballooned is $(ballooned), want 65536"
 grep MemTotal /proc/meminfo
+mark ballooned
 wait_for 300 "[ \"\$(ballooned)\" = 0 ]" || fail "pages_ballooned is $(ballooned) after unballoon, want 0"
 memhold 300 >/tmp/memhold.out 2>&1 &
 hold=$!

@@ -10,14 +10,14 @@ ok() { echo "ok $1"; }
 fail() { echo "not ok $1"; shift; echo "FAIL: $*"; ctl log 40; exit 1; }
 wait_mark() {
 	i=0
-	until tr -d '\r' <"$LOG" | grep -q "HVRS-MARK $1\$"; do
+	until tr -d '\r' <"$LOG" | grep -aq "HVRS-MARK $1\$"; do
 		i=$((i + 1))
 		[ $i -lt $(($2 * 10)) ] || fail "mark-$1" "the guest never printed HVRS-MARK $1"
 		sleep 0.1
 	done
 }
 field() { sed -n "s/^$1=//p"; }
-stack=$(tr -d '\r' <"$LOG" | sed -n 's/.*hvrs.stack=\([a-z]*\).*/\1/p' | head -n 1)
+stack=$(tr -d '\r' <"$LOG" | grep -ao 'hvrs.stack=[a-z]*' | head -n 1)
 
 wait_mark dm-ready 300
 st=$(ctl dm status) || fail dm-version "dm status: $st"
@@ -40,6 +40,7 @@ echo "$r"
 [ "$(ctl dm status | field held_pages)" = 65536 ] || fail balloon-256m "held $(ctl dm status | field held_pages)"
 ctl errors --check >/dev/null || fail balloon-256m "protocol errors: $(ctl errors)"
 ok balloon-256m
+wait_mark ballooned 300
 r=$(ctl dm unballoon all --timeout 120) || fail unballoon "dm unballoon: $r"
 echo "$r"
 [ "$(ctl dm status | field held_pages)" = 0 ] || fail unballoon "still held"
