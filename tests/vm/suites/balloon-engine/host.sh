@@ -65,14 +65,18 @@ ha() { # name want args...
 	r=$(ctl dm hot-add "$@" --timeout 60) || fail "$n" "dm hot-add $*: $r"
 	got="page_count=$(echo "$r" | field page_count) result=$(echo "$r" | field result)"
 	echo "$stack: hot-add $*: $got (C: $want)"
-	[ "$got" = "$want" ] || fail "$n" "answer $got, the C driver answers $want"
-	ok "$n"
+	if [ "$got" = "$want" ]; then ok "$n"; else
+		# Not fatal: the version checks still run; the script fails at the end.
+		echo "not ok $n"; echo "FAIL: answer $got, the C driver answers $want"; bad=1
+	fi
 }
+bad=0
 ha hot-add-misaligned "page_count=0 result=0" 0x400100 512 --region 0x400100,32768
 ha hot-add-overlap "page_count=0 result=1" 0x10000 32768
 
 # Version fallback: the device rescinded, then offered again refusing 2.0 (the spec's accepted
-# versions, so that no guest is faster than a refuse-version command), then refusing 2.0 and 1.0.
+# versions, so that no guest is faster than a refuse-version command), then refusing 2.0 and 1.0
+# (a spec takes one version: its fields are comma-separated).
 fallback() { # name want versions
 	n=$1 want=$2
 	ctl rescind "$prev" >/dev/null || fail "$n" "rescind $prev"
@@ -88,5 +92,7 @@ fallback() { # name want versions
 	prev=$n
 }
 prev=dm
-fallback dm10 1.0 1.0,0.3
+fallback dm10 1.0 1.0
 fallback dm03 0.3 0.3
+ctl dev dm03 status | grep -qx 'tried=2.0,1.0,0.3' || fail dm03 "tried: $(ctl dev dm03 status)"
+exit $bad
