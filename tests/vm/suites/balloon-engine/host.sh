@@ -17,7 +17,7 @@ wait_mark() {
 	done
 }
 field() { sed -n "s/^$1=//p"; }
-stack=$(tr -d '\r' <"$LOG" | grep -ao 'hvrs.stack=[a-z]*' | head -n 1)
+stack=${LOG##*@}; stack=${stack%.log}
 
 wait_mark dm-ready 300
 st=$(ctl dm status) || fail dm-version "dm status: $st"
