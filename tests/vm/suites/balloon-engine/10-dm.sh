@@ -39,5 +39,5 @@ wait_for 500 "dmesg | grep -q 'hv_balloon: Using Dynamic Memory protocol version
 dmesg | grep -q 'hv_balloon: Using Dynamic Memory protocol version 1.0' || fail "no fallback to 1.0"
 kill -0 $hold || fail "memhold died"
 kill $hold
-dmesg | grep hv_balloon | tail -n 25
+dmesg | grep hv_balloon | tail -n 30
 check_dmesg_clean

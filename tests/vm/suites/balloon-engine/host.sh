@@ -74,6 +74,23 @@ bad=0
 ha hot-add-misaligned "page_count=0 result=0" 0x400100 512 --region 0x400100,32768
 ha hot-add-overlap "page_count=0 result=1" 0x10000 32768
 
+# Malformed host messages: a balloon request without num_pages (read as 0: an answer of no
+# pages), a 4-byte message, an unknown type; to ours only, an unballoon request announcing
+# 1000 ranges and carrying one (C would read past its buffer and free what it finds there).
+r=$(ctl dm malformed truncated-balloon --timeout 60) || fail malformed-balloon "$r"
+[ "$(echo "$r" | field pages)" = 0 ] || fail malformed-balloon "$r"
+ok malformed-balloon
+ctl dm malformed short >/dev/null && ctl dm malformed unknown >/dev/null || fail malformed "send"
+if [ "$stack" = rust ]; then
+	r=$(ctl dm balloon 16 --timeout 60) || fail malformed-overcount "balloon: $r"
+	ctl dm malformed unballoon-overcount 1000 >/dev/null || fail malformed-overcount "send"
+	sleep 2
+	r=$(ctl dm unballoon all --timeout 60) || fail malformed-overcount "the guest stopped answering: $r"
+	ok malformed-overcount
+fi
+sleep 2
+ok malformed
+
 # Version fallback: the device rescinded, then offered again refusing 2.0 (the spec's accepted
 # versions, so that no guest is faster than a refuse-version command), then refusing 2.0 and 1.0
 # (a spec takes one version: its fields are comma-separated).
