@@ -199,6 +199,14 @@ balloon_run() { # stack
 		-device hv-balloon,status-report=on,memdev=hamem
 }
 balloon_run c
+# hv_balloon against the engine's Dynamic Memory back end, which checks every page returned:
+# 256 MiB, the floor with a process holding memory, hot-add answers, fallback to 1.0 and 0.3.
+balloon_engine_run() { # stack
+	vm_cmd "balloon-engine@$1" "$here/run-vm-engine.sh" --suite balloon-engine \
+		--name "balloon-engine@$1" --stack "$1" --qemu "$hvq" --timeout 900 \
+		--append hvrs.test_timeout=800
+}
+balloon_engine_run c
 
 # Our hv_vmbus: no VMBus in ACPI (ENODEV, like C); QEMU's own host (4.0, the balloon offered,
 # a channel opened by the sample driver, reload cycles, CPU hotplug, sysfs against C); the
@@ -226,6 +234,7 @@ vm_cmd "utils-stale@rust" "$here/run-vm-engine.sh" --suite utils-stale --name "u
 fcopy_run rust
 # Our hv_balloon with the same suite, then its numbers against the C driver's of this run.
 balloon_run rust
+balloon_engine_run rust
 step balloon/compare "$top/tests/vm/balloon-compare.sh" "$logdir/console-balloon@c.log" \
 	"$logdir/console-balloon@rust.log"
 # The Debian-root guest against the engine: udev autoloads our hv_vmbus and, by MODALIAS, our

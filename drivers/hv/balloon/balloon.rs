@@ -713,7 +713,9 @@ impl HvBalloon {
             block
         };
         if params::hot_add() {
-            pr_info!("Memory hot-add is not implemented: hot-add requests get no memory\n");
+            // Not implemented: say so in the parameter too, and answer as C does with it off.
+            pr_info!("Memory hot-add is not implemented: hot_add turned off\n");
+            params::disable_hot_add();
         }
         let (negotiation, request) = DmVersionNegotiation::start(1);
         // The buffers are allocated here, never on the stack (a page each).

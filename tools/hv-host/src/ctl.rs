@@ -51,7 +51,9 @@ inject packet CH HEX [--type N] [--trans ID]   write a raw packet into the host-
 inject bad-desc CH len8|offset8|offset8-small  write a corrupt packet descriptor
 inject bad-index CH write|read                 corrupt the host-owned ring index
 fill-ring CH [SIZE]                 fill the host-to-guest ring with packets
-heartbeat|shutdown|timesync|kvp|vss|fcopy|echo|scsi ARGS   device commands (first channel of that kind)
+heartbeat|shutdown|timesync|kvp|vss|fcopy|echo|scsi|dm ARGS   device commands (first channel of that kind)
+dm status | balloon PAGES | unballoon PAGES|all | hot-add START PAGES [--region START,PAGES]
+dm refuse-version X.Y|none | accept-version X.Y | malformed truncated-balloon|unballoon-overcount [N]|short|unknown
 scsi status|luns|stats [--reset]    storvsp: session, LUNs, counters (per channel and LUN)
 scsi lun add SPEC | lun remove LUN [--op enumerate|remove-device] [--quiet]   hot add/remove (ENUMERATE_BUS)
 scsi resize LUN SIZE | ua LUN capacity|params|reset|K/ASC/ASCQ   capacity change / unit attention

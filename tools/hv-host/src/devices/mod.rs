@@ -3,15 +3,17 @@
 //! The device back ends and the device set configuration.
 //!
 //! A device is described by a spec string `KIND[,key=value]...` (command line `--device`, CLI
-//! `add`): kinds `echo`, `heartbeat`, `shutdown`, `timesync`, `kvp`, `vss`, `fcopy`; keys
+//! `add`): kinds `echo`, `heartbeat`, `shutdown`, `timesync`, `kvp`, `vss`, `fcopy`, `dm`; keys
 //! `name`, `class`, `instance`, `mmio` (MiB), `flags` (offer `chn_flags`), `mnf` (on/off:
 //! monitored notification), `dedicated` (on/off: `is_dedicated_interrupt`), `versions` (IC
 //! service versions the host offers, e.g. `3.0,1.0`), `interval` (heartbeat ms), `auto`
 //! (timesync sample period ms). Kind `scsi` ([`storvsp`]) adds `vstor` / `vstor_min` (VMSTOR
 //! versions accepted), `subchannels` (QUERY_PROPERTIES `max_channel_cnt`) and `max_transfer`
-//! (bytes); its disks come from `--disk` ([`storvsp::attach_disks`]) or the CLI. netvsp and
-//! dynamic memory become further kinds here.
+//! (bytes); its disks come from `--disk` ([`storvsp::attach_disks`]) or the CLI. Kind `dm`
+//! ([`dm`], Dynamic Memory) takes its accepted protocol versions from `versions` (default 2.0,
+//! 1.0, 0.3). netvsp becomes a further kind here.
 
+pub mod dm;
 pub mod echo;
 pub mod fcopy;
 pub mod ic;
@@ -47,6 +49,8 @@ pub enum DeviceKind {
     Fcopy,
     /// [`storvsp::Storvsp`].
     Scsi,
+    /// [`dm::Dm`].
+    Dm,
 }
 
 impl DeviceKind {
@@ -61,6 +65,7 @@ impl DeviceKind {
             "vss" => DeviceKind::Vss,
             "fcopy" => DeviceKind::Fcopy,
             "scsi" => DeviceKind::Scsi,
+            "dm" => DeviceKind::Dm,
             _ => return None,
         })
     }
@@ -76,6 +81,7 @@ impl DeviceKind {
             DeviceKind::Vss => "vss",
             DeviceKind::Fcopy => "fcopy",
             DeviceKind::Scsi => "scsi",
+            DeviceKind::Dm => "dm",
         }
     }
 
@@ -90,6 +96,7 @@ impl DeviceKind {
             DeviceKind::Vss => guid::HV_VSS,
             DeviceKind::Fcopy => guid::HV_FCOPY,
             DeviceKind::Scsi => guid::HV_SCSI,
+            DeviceKind::Dm => guid::HV_DM,
         }
     }
 
@@ -110,6 +117,7 @@ impl DeviceKind {
             DeviceKind::Vss => 0x7550,
             DeviceKind::Fcopy => 0xfc00,
             DeviceKind::Scsi => 0x5c51,
+            DeviceKind::Dm => 0xd300,
         };
         Guid::from_fields(
             0x4856_0000 | u32::from(code >> 8),
@@ -138,6 +146,7 @@ impl DeviceKind {
             DeviceKind::Kvp => kvp::HOST_KVP_VERSIONS.to_vec(),
             DeviceKind::Vss => vss::HOST_VSS_VERSIONS.to_vec(),
             DeviceKind::Fcopy => fcopy::HOST_FCOPY_VERSIONS.to_vec(),
+            DeviceKind::Dm => dm::HOST_DM_VERSIONS.to_vec(),
         }
     }
 }
@@ -252,6 +261,7 @@ impl DeviceSpec {
             DeviceKind::Kvp => Box::new(kvp::Kvp::new(v)),
             DeviceKind::Vss => Box::new(vss::Vss::new(v)),
             DeviceKind::Fcopy => Box::new(fcopy::Fcopy::new(v)),
+            DeviceKind::Dm => Box::new(dm::Dm::new(v)),
             DeviceKind::Scsi => {
                 Box::new(storvsp::Storvsp::new(self.scsi.clone().unwrap_or_default()))
             }
