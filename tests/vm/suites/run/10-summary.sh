@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# make run: load our modules and show what is bound. Fails only if a module that should load
+# make run: load our modules (the bus, then its drivers) and show what is bound. Fails only if a module that should load
 # does not; on a guest without Hyper-V the bus refuses to load (ENODEV), which is reported.
 . /tests/lib.sh
 echo "== kernel: $(uname -r)"
@@ -9,6 +9,13 @@ echo "== modprobe hv_vmbus"
 if ! modprobe hv_vmbus; then
 	dmesg | grep -q 'Hypervisor detected: Microsoft Hyper-V' && fail "hv_vmbus failed to load on Hyper-V"
 	echo "(not on Hyper-V: hv_vmbus refuses to load, like the C driver)"
+fi
+if lsmod | grep -q '^hv_vmbus '; then
+	for m in hv_utils hv_balloon uio_hv_generic; do
+		echo "== modprobe $m"
+		must modprobe $m
+	done
+	sleep 2
 fi
 echo "== modules"; lsmod
 echo "== /sys/bus/vmbus/devices"
