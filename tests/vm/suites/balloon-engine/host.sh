@@ -5,18 +5,7 @@
 # RAM, no overlap, no page twice: protocol errors fail the run). Each check prints "ok NAME" or
 # "not ok NAME" (reported as RUN/host-NAME). The hot-add answers asserted are the C driver's.
 set -u
-ctl() { "$HV_HOST" ctl --socket "$HV_HOST_CTL" "$@"; }
-ok() { echo "ok $1"; }
-fail() { echo "not ok $1"; shift; echo "FAIL: $*"; ctl log 40; exit 1; }
-wait_mark() {
-	i=0
-	until tr -d '\r' <"$LOG" | grep -aq "HVRS-MARK $1\$"; do
-		i=$((i + 1))
-		[ $i -lt $(($2 * 10)) ] || fail "mark-$1" "the guest never printed HVRS-MARK $1"
-		sleep 0.1
-	done
-}
-field() { sed -n "s/^$1=//p"; }
+. "$HV_HOST_LIB"
 stack=${LOG##*@}; stack=${stack%.log}
 
 wait_mark dm-ready 300

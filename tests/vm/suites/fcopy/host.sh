@@ -6,17 +6,9 @@
 # the sha256 of every file the guest must have (20-copy.sh checks them), and finally rescinds
 # the device under the daemon (40-rescind.sh). Each check prints "ok NAME" or "not ok NAME".
 set -u
+. "$HV_HOST_LIB"
+# Copies take long: every command may wait up to 1000 s.
 ctl() { "$HV_HOST" ctl --socket "$HV_HOST_CTL" --timeout 1000 "$@"; }
-ok() { echo "ok $1"; }
-fail() { echo "not ok $1"; shift; echo "FAIL: $*"; ctl log 40; exit 1; }
-wait_mark() {
-	i=0
-	until tr -d '\r' <"$LOG" | grep -q "HVRS-MARK $1\$"; do
-		i=$((i + 1))
-		[ $i -lt $(($2 * 10)) ] || fail "mark-$1" "the guest never printed HVRS-MARK $1"
-		sleep 0.1
-	done
-}
 W=$(mktemp -d /tmp/fcopy-host.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 G=/tmp/fcopy

@@ -4,9 +4,7 @@
 # reboot through the shutdown IC. The guest must answer S_OK, log the C driver's line and go down
 # through init (run-vm.sh --expect-end reboot checks init's line and the kernel's last one).
 set -u
-ctl() { "$HV_HOST" ctl --socket "$HV_HOST_CTL" "$@"; }
-ok() { echo "ok $1"; }
-fail() { echo "not ok $1"; shift; echo "FAIL: $*"; ctl log 40; exit 1; }
+. "$HV_HOST_LIB"
 seen() { tr -d '\r' <"$LOG" | grep -qF "$1"; }
 i=0
 until seen 'HVRS-AWAIT-SHUTDOWN: reboot'; do

@@ -5,20 +5,7 @@
 # back ends and checks their answers; each check prints "ok NAME" or "not ok NAME" (reported as
 # RUN/host-NAME). A check that fails stops the script (the guest's waits are bounded).
 set -u
-ctl() { "$HV_HOST" ctl --socket "$HV_HOST_CTL" "$@"; }
-ok() { echo "ok $1"; }
-fail() { echo "not ok $1"; shift; echo "FAIL: $*"; ctl log 40; exit 1; }
-# Wait for the guest's "HVRS-MARK $1" line, at most $2 seconds.
-wait_mark() {
-	i=0
-	until tr -d '\r' <"$LOG" | grep -q "HVRS-MARK $1\$"; do
-		i=$((i + 1))
-		[ $i -lt $(($2 * 10)) ] || fail "mark-$1" "the guest never printed HVRS-MARK $1"
-		sleep 0.1
-	done
-}
-# The status field of an IC answer ("status=0x80004005 (HV_E_FAIL)" -> 0x80004005).
-status_of() { sed -n 's/^status=\(0x[0-9a-f]*\).*/\1/p'; }
+. "$HV_HOST_LIB"
 HV_E_FAIL=0x80004005
 S_OK=0x00000000
 
