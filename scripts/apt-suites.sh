@@ -6,6 +6,8 @@
 # The entries are derived from the machine's own deb822 sources file (its first stanza, with only
 # the Suites line changed), so no package host is written into the repository.
 #   bookworm-backports  deb + deb-src, default backports priority (installs only with -t)
+#   bookworm            deb-src only (the machine's file has deb only): sources of test tools
+#                       that the guest needs statically linked (fio, see scripts/fio.sh)
 #   trixie, trixie-backports, sid
 #                       deb only, pinned to -1: never installed, only `apt-get download`ed
 #                       (arch-independent packages: linux-source-7.2, rust-src)
@@ -27,6 +29,9 @@ write() { # file content
 
 write /etc/apt/sources.list.d/hvrs-bookworm-backports.sources "Types: deb deb-src
 Suites: bookworm-backports
+$stanza"
+write /etc/apt/sources.list.d/hvrs-bookworm-src.sources "Types: deb-src
+Suites: bookworm
 $stanza"
 write /etc/apt/sources.list.d/hvrs-newer.sources "Types: deb
 Suites: trixie trixie-backports sid

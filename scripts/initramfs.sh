@@ -3,8 +3,9 @@
 #
 # Build the test initramfs: busybox, our modules in updates/ (depmod run for the target kernel),
 # the C reference modules in a separate tree (/lib/modules.c, see tests/vm/lib.sh use_c_modules),
-# the in-VM tests, the unmodified tools/hv daemons of the same kernel tree, and the tests' small
-# C programs (tests/vm/progs/*.c, built here with gcc -static into /usr/bin).
+# the in-VM tests, the unmodified tools/hv daemons of the same kernel tree, the tests' small
+# C programs (tests/vm/progs/*.c, built here with gcc -static into /usr/bin) and a static fio
+# (scripts/fio.sh).
 #
 #   scripts/initramfs.sh [OUT]      default OUT: out/initramfs.cpio.gz
 # Expects the modules to be built (make modules). KDIR as for scripts/modules.sh.
@@ -61,6 +62,7 @@ for src in "$top"/tests/vm/progs/*.c; do
 	gcc -static -O2 -Wall -Wextra -Werror -s -o "$root/usr/bin/$prog" "$src" "${extra[@]}" ||
 		die "cannot build $src"
 done
+cp "$("$here/fio.sh" --print)" "$root/usr/bin/fio"
 echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
 
 mkdir -p "$(dirname "$out")"

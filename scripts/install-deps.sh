@@ -15,7 +15,7 @@ BOOKWORM_PKGS=(
 	build-essential flex bison bc libelf-dev libssl-dev kmod cpio busybox-static
 	libclang1-19 libllvm19 debootstrap zstd xz-utils
 	ninja-build pkg-config libglib2.0-dev libpixman-1-dev python3-distlib python3-venv
-	socat
+	socat libaio-dev
 )
 # bookworm-backports: stock QEMU 10 (first runner), meson >= 1.5 and pycotap for building QEMU.
 BPO_PKGS=(qemu-system-x86 meson python3-pycotap)
