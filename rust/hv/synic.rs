@@ -44,6 +44,7 @@ use kernel::{
         atomic::{Acquire, Atomic, Full, Relaxed, Release},
         Arc, ArcBorrow,
     },
+    time::{delay::fsleep, Delta},
     workqueue::{self, impl_has_work, Work, WorkItem},
 };
 use zerocopy::FromBytes;
@@ -74,11 +75,41 @@ pub trait Handler: Send + Sync {
     fn message(self: ArcBorrow<'_, Self>, message: &HvMessage) -> bool;
 
     /// `cpu` is about to go offline; an error vetoes it (`hv_synic_cleanup()` returns `-EBUSY`
-    /// for the CPU that receives the VMBus messages while connected). Called in process context
-    /// on that CPU, and never while the [`Synic`] is being dropped.
-    fn cpu_offline(self: ArcBorrow<'_, Self>, cpu: CpuId) -> Result {
-        let _ = cpu;
+    /// for the CPU that receives the VMBus messages while connected). `events` looks at the
+    /// channel events still pending on that CPU. Called in process context on that CPU, and
+    /// never while the [`Synic`] is being dropped.
+    fn cpu_offline(self: ArcBorrow<'_, Self>, cpu: CpuId, events: &PendingEvents<'_>) -> Result {
+        let _ = (cpu, events);
         Ok(())
+    }
+}
+
+/// The channel event flags of a CPU that is going offline (see [`Handler::cpu_offline`]).
+pub struct PendingEvents<'a> {
+    ctx: &'a CpuContext,
+}
+
+impl PendingEvents<'_> {
+    /// Tries of [`PendingEvents::wait`] (`HV_MAX_TRIES`).
+    const TRIES: u32 = 3;
+
+    /// Returns `true` if a channel event is still pending on the CPU after waiting a little
+    /// for the interrupt handler to take it (`hv_synic_event_pending()`): once the SynIC of the
+    /// CPU is disabled, such an event would be lost, so the caller then vetoes the offlining.
+    /// The flag of the message connection (bit 0) does not count. Sleeps.
+    pub fn wait(&self) -> bool {
+        let mut tries = 0;
+        loop {
+            if !self.ctx.channel_event_pending() {
+                return false;
+            }
+            if tries == Self::TRIES {
+                return true;
+            }
+            tries += 1;
+            // `usleep_range(10000, 20000)`.
+            fsleep(Delta::from_millis(15));
+        }
     }
 }
 
@@ -215,6 +246,19 @@ impl CpuContext {
                 }
             }
         }
+    }
+
+    /// Returns `true` if SINT2's event flags hold a channel's bit (any but bit 0).
+    fn channel_event_pending(&self) -> bool {
+        (0..HV_EVENT_FLAGS_BYTE_COUNT / 8).any(|word| {
+            let bits = self.event_page.read_u64(FLAGS + word * 8).unwrap_or(0);
+            // Flag 0 stands for the channel-message connection, not a channel.
+            if word == 0 {
+                bits & !1 != 0
+            } else {
+                bits != 0
+            }
+        })
     }
 
     /// Returns the type of the message in SINT2's slot (`HVMSG_NONE` if it is free).
@@ -361,7 +405,8 @@ extern "C" fn cpu_teardown(cpu: c_uint) -> c_int {
         return 0;
     };
     if !inner.removing.load(Relaxed) {
-        if let Err(e) = ctx.handler.as_arc_borrow().cpu_offline(ctx.cpu) {
+        let events = PendingEvents { ctx };
+        if let Err(e) = ctx.handler.as_arc_borrow().cpu_offline(ctx.cpu, &events) {
             return e.to_errno();
         }
     }

@@ -819,7 +819,11 @@ impl synic::Handler for Vmbus {
         }
     }
 
-    fn cpu_offline(self: ArcBorrow<'_, Self>, cpu: CpuId) -> Result {
+    fn cpu_offline(
+        self: ArcBorrow<'_, Self>,
+        cpu: CpuId,
+        events: &synic::PendingEvents<'_>,
+    ) -> Result {
         // Disconnected (unload, panic, kexec): the CPU may go (`always_cleanup`).
         let Some(version) = self.version() else {
             return Ok(());
@@ -840,6 +844,12 @@ impl synic::Handler for Vmbus {
         collected?;
         for channel in &targeted {
             Self::pick_new_cpu(channel, cpu.as_u32(), version)?;
+        }
+        // An event the host raised on this CPU before it took the move into account would be
+        // lost with the SynIC: wait for the handler to take it, else keep the CPU (from 4.1,
+        // as C; older hosts may interrupt the old CPU for a while anyway, see `Channel::set_cpu`).
+        if version >= Version::WIN10_V4_1 && events.wait() {
+            return Err(EBUSY);
         }
         Ok(())
     }
