@@ -150,6 +150,11 @@ pub struct ChannelStats {
     /// Times the host found packets in the window where it had published an empty ring with
     /// the mask clear (the guest may or may not have signalled for them).
     pub race_windows: u64,
+    /// Busy periods of the guest-to-host ring: reads that consumed packets and then left the
+    /// ring empty with the host's interrupt mask clear. The next packet after each of them
+    /// needs exactly one signal, as does the very first packet, so over a load that ends idle
+    /// this is the signal count the rules require (plus at most one per race window).
+    pub idle_ends: u64,
     /// Signals the host sent the guest.
     pub host_signals: u64,
     /// Packets read from the guest.

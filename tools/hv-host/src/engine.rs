@@ -790,11 +790,20 @@ impl Engine {
             };
             if limited && io.backlog.len() >= io.backlog_limit {
                 // Resume when the guest makes room in the host-to-guest ring.
-                let _ = io.inc.end_read();
+                if io.inc.end_read() == Ok(0) && count > 0 {
+                    io.stats.idle_ends += 1;
+                }
                 return count;
             }
             match io.inc.end_read() {
-                Ok(0) => return count,
+                Ok(0) => {
+                    // A pass that read nothing ends no busy period: the ring was already
+                    // empty and unmasked before it.
+                    if count > 0 {
+                        io.stats.idle_ends += 1;
+                    }
+                    return count;
+                }
                 Ok(_) => {
                     if !limited {
                         // Packets that arrived after the host published an empty ring with the
@@ -2348,8 +2357,13 @@ impl Engine {
             let s = &io.stats;
             let (free, avail) = io.ring_state();
             v.push(format!(
-                "guest_signals={} justified_signals={} unneeded_signals={} race_windows={} host_signals={}",
-                s.guest_signals, s.justified_signals, s.unneeded_signals, s.race_windows, s.host_signals
+                "guest_signals={} justified_signals={} unneeded_signals={} race_windows={} idle_ends={} host_signals={}",
+                s.guest_signals,
+                s.justified_signals,
+                s.unneeded_signals,
+                s.race_windows,
+                s.idle_ends,
+                s.host_signals
             ));
             v.push(format!(
                 "packets_in={} packets_out={} ring_full={} dropped={} backlog={} held={}",
