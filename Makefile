@@ -12,6 +12,7 @@
 #   make fuzz-smoke     every fuzz target of the protocol core for 20 s (FUZZ_SECONDS=...)
 #   make fuzz FUZZ_SECONDS=600   every fuzz target for that long
 #   make bench          ring buffer throughput and instructions per packet
+#   make bench-storage  fio on the synthetic disk: the C and our hv_storvsc, and virtio-blk
 #
 # KDIR may point at any built CONFIG_RUST=y Linux 7.2 tree; the default is the tree that
 # scripts/kernel.sh builds and caches under ${XDG_CACHE_HOME:-~/.cache}/hv-rs.
@@ -25,7 +26,7 @@ S := $(TOP)/scripts
 KMAKE_ARGS = W=e
 
 .PHONY: all deps kernel qemu modules modules_install clippy fmt fmt-check rust-analyzer \
-	initramfs run check cargo-test clean fuzz-smoke fuzz bench
+	initramfs run check cargo-test clean fuzz-smoke fuzz bench bench-storage
 
 all: modules
 
@@ -80,6 +81,10 @@ fuzz:
 # Ring buffer benchmark (not a timed test): throughput beside memcpy, callgrind instructions.
 bench:
 	@$(S)/bench.sh
+
+# Storage benchmark (not a timed test): IOPS, throughput and signals per I/O, C vs ours.
+bench-storage:
+	@$(S)/bench-storage.sh
 
 clean:
 	-$(S)/modules.sh clean

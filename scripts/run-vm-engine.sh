@@ -62,8 +62,15 @@ log=${log:-$top/out/vm-$name.log}
 extra=()
 [ "${1:-}" != -- ] || { shift; extra=("$@"); }
 
-(cd "$top" && cargo build -q -p hv-host) || { echo "run-vm-engine: cannot build hv-host" >&2; exit 2; }
-hv_host=$top/target/debug/hv-host
+# HV_HOST_PROFILE=release builds the engine optimized (the benchmarks); tests use the debug
+# build, whose overflow checks and debug assertions are part of what they test.
+profile=${HV_HOST_PROFILE:-debug}
+case "$profile" in
+debug) (cd "$top" && cargo build -q -p hv-host) ;;
+release) (cd "$top" && cargo build -q --release -p hv-host) ;;
+*) echo "run-vm-engine: HV_HOST_PROFILE is debug or release" >&2; exit 2 ;;
+esac || { echo "run-vm-engine: cannot build hv-host" >&2; exit 2; }
+hv_host=$top/target/$profile/hv-host
 work=$(mktemp -d /tmp/hv-host-run.XXXXXX)
 qsock=$work/qemu.sock
 csock=$work/ctl.sock

@@ -1,0 +1,45 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The storage benchmark's guest side (scripts/bench-storage.sh): fio on the synthetic disk of
+# the stack under test (hvrs.stack) and on the virtio-blk disk of the same guest, each run
+# printed as "BENCH dev=... test=... iops=... kib_s=...". Before and after each run on the
+# synthetic disk it marks the console, so that host.sh can count the guest's signals and the
+# SRBs of exactly that run. Fails only if fio fails or reports errors: the numbers are
+# printed, not judged.
+. /tests/lib.sh
+. /tests/suites/bench-storage/config.sh
+. /tests/suites/storvsc-c/config.sh
+use_stack
+lsmod | grep -q '^hv_vmbus ' || must modprobe hv_vmbus
+lsmod | grep -q '^hv_storvsc ' || must modprobe hv_storvsc
+wait_for 60 'lun_dev 0 >/dev/null' || fail "no synthetic disk: $(ls /sys/block)"
+sd=$(lun_dev 0)
+[ -b /dev/vda ] || fail "no virtio disk"
+[ "$(dev_mb "$sd")" = "$DISK_MB" ] && [ "$(dev_mb vda)" = "$DISK_MB" ] ||
+	fail "disk sizes $(dev_mb "$sd") / $(dev_mb vda) MiB, expected $DISK_MB"
+for d in "$sd" vda; do
+	must dd if=/dev/urandom of="/dev/$d" bs=1M count="$DISK_MB" oflag=direct 2>/dev/null
+done
+echo "BENCH cpus=$(nproc) stack=$(hvrs_stack) sd=$sd max_sectors_kb=$(cat "/sys/block/$sd/queue/max_sectors_kb") nr_hw_queues=$(ls -d "/sys/block/$sd/mq/"* | wc -l)"
+
+# fio's terse (--minimal) line: field 7 is the read bandwidth in KiB/s, 8 the read IOPS,
+# 48 and 49 the same for writes.
+bench() { # dev name rw bs iodepth numjobs
+	out=$(fio --name="$2" --filename="/dev/$1" --direct=1 --ioengine=io_uring \
+		--rw="$3" --bs="$4" --iodepth="$5" --numjobs="$6" --time_based \
+		--runtime="$BENCH_SECS" --ramp_time=1 --group_reporting --minimal 2>&1) ||
+		fail "fio $2 on $1 failed: $out"
+	line=$(echo "$out" | grep '^3;') || fail "no terse line from fio: $out"
+	err=$(echo "$line" | cut -d';' -f5)
+	[ "$err" = 0 ] || fail "fio $2 on $1: error $err"
+	echo "BENCH dev=$7 test=$2 iops=$(echo "$line" | cut -d';' -f8) kib_s=$(echo "$line" | cut -d';' -f7)"
+}
+echo "$BENCH_RUNS" | while read -r name rw bs qd jobs; do
+	mark "bench-$name-begin"
+	sleep 1
+	bench "$sd" "$name" "$rw" "$bs" "$qd" "$jobs" storvsc
+	mark "bench-$name-end"
+	sleep 1
+	bench vda "$name" "$rw" "$bs" "$qd" "$jobs" virtio
+done || exit 1
+check_dmesg_clean
