@@ -15,9 +15,13 @@
 //! does not own.
 
 use kernel::{
-    ffi::{c_long, c_uint, c_ulong},
+    error::to_result,
+    ffi::{c_int, c_long, c_uint, c_ulong, c_void},
     prelude::*,
-    sync::atomic::{Atomic, Relaxed},
+    sync::{
+        atomic::{Atomic, Relaxed},
+        Arc,
+    },
 };
 
 use super::sync::IrqSpinLock;
@@ -241,5 +245,382 @@ impl BalloonPages {
 impl PinnedDrop for BalloonPages {
     fn drop(self: Pin<&mut Self>) {
         self.free_all();
+    }
+}
+
+// drivers/hv/vmbus/balloon_shim.c, memory hot-add.
+extern "C" {
+    fn hvrs_hotplug_register(
+        ctx: *const c_void,
+        online: unsafe extern "C" fn(ctx: *const c_void, pfn: c_ulong, order: c_uint),
+        event: unsafe extern "C" fn(ctx: *const c_void, event: c_int, pfn: c_ulong, nr: c_ulong),
+    ) -> c_int;
+    fn hvrs_hotplug_unregister();
+    fn hvrs_add_memory(start_pfn: c_ulong, nr_pages: c_ulong) -> c_int;
+    fn hvrs_online_pages(pfn: c_ulong, order: c_uint);
+    fn hvrs_online_offline_page(pfn: c_ulong) -> bool;
+    fn hvrs_keep_page_offline(pfn: c_ulong);
+    fn hvrs_pfn_section_online(pfn: c_ulong) -> bool;
+}
+
+/// `HVRS_MEM_ONLINE` of the shim: `MEM_ONLINE` or `MEM_CANCEL_ONLINE`.
+const HVRS_MEM_ONLINE: c_int = 1;
+/// `HVRS_MEM_OFFLINE` of the shim: `MEM_OFFLINE`.
+const HVRS_MEM_OFFLINE: c_int = 2;
+
+/// Whether the memory section of `pfn` is online (`online_section_nr(pfn_to_section_nr())`).
+pub fn pfn_section_online(pfn: u64) -> bool {
+    let Ok(pfn) = c_ulong::try_from(pfn) else {
+        return false;
+    };
+    // SAFETY: Looks the section up by number, bounds-checked by `__nr_to_section()`.
+    unsafe { hvrs_pfn_section_online(pfn) }
+}
+
+/// Memory this driver added to the kernel (`add_memory()`), one memory block at a time, and
+/// which of its pages it keeps offline because the host does not back them.
+///
+/// # Invariants
+///
+/// Each [`AddedBlock`] in `blocks` describes memory that `add_memory()` added for this object
+/// (or is about to: the block is recorded before the call and removed if it fails); a bit set
+/// in its `kept` map means the page is present, was handed to the online-page callback and kept
+/// offline ([`OnlinePages::online_each`]), so it is in no allocator and no one else owns it.
+#[pin_data]
+pub struct HotAddedMemory {
+    #[pin]
+    blocks: IrqSpinLock<KVec<AddedBlock>>,
+}
+
+/// One block of [`HotAddedMemory`].
+struct AddedBlock {
+    /// First page.
+    start_pfn: u64,
+    /// Pages.
+    nr_pages: u64,
+    /// One bit per page: kept offline by the online-page callback.
+    kept: KVec<u64>,
+}
+
+impl AddedBlock {
+    fn contains(&self, pfn: u64) -> bool {
+        pfn >= self.start_pfn && pfn - self.start_pfn < self.nr_pages
+    }
+
+    /// The word and the bit of `pfn`, which the block contains.
+    fn bit(&self, pfn: u64) -> (usize, u64) {
+        let i = pfn - self.start_pfn;
+        ((i / WORD_BITS) as usize, 1 << (i % WORD_BITS))
+    }
+}
+
+/// Errors of [`HotAddedMemory::add_memory`]: the kernel's errno, kept so that the caller can
+/// tell `EEXIST` (the guest's address map precludes it: stop hot-adding, as C) from the rest.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct AddMemoryError(pub Error);
+
+impl HotAddedMemory {
+    /// Returns an initializer of an empty record.
+    pub fn new() -> impl PinInit<Self> {
+        // INVARIANT: Nothing is recorded.
+        pin_init!(Self {
+            blocks <- crate::new_irq_spinlock!(KVec::new(), c"HotAddedMemory::blocks"),
+        })
+    }
+
+    /// Adds `nr_pages` pages at `start_pfn` to the kernel (`add_memory()` with
+    /// `MHP_MERGE_RESOURCE` on the node of the address), which onlines them at once if the
+    /// kernel's policy says so: the pages then go through the online-page callback of the
+    /// [`HotplugRegistration`] whose handler owns this object. May sleep.
+    ///
+    /// # Errors
+    ///
+    /// The kernel's: `EEXIST` if the range overlaps a resource, `EINVAL` if it is not made of
+    /// whole memory blocks, `E2BIG`/`ERANGE` beyond the addressable memory, `ENOMEM`.
+    pub fn add_memory(&self, start_pfn: u64, nr_pages: u64) -> Result<(), AddMemoryError> {
+        let err = |e| AddMemoryError(e);
+        let (Ok(start), Ok(nr)) = (c_ulong::try_from(start_pfn), c_ulong::try_from(nr_pages))
+        else {
+            return Err(err(ERANGE));
+        };
+        if start_pfn.checked_add(nr_pages).is_none() || nr_pages == 0 {
+            return Err(err(EINVAL));
+        }
+        let words = usize::try_from(nr_pages.div_ceil(WORD_BITS)).map_err(|_| err(ENOMEM))?;
+        let kept = KVec::from_elem(0u64, words, GFP_KERNEL).map_err(|_| err(ENOMEM))?;
+        let block = AddedBlock {
+            start_pfn,
+            nr_pages,
+            kept,
+        };
+        {
+            let mut blocks = self.blocks.lock();
+            if blocks
+                .iter()
+                .any(|b| b.start_pfn < start_pfn + nr_pages && start_pfn < b.start_pfn + b.nr_pages)
+            {
+                // Ours already: the kernel would say the same.
+                return Err(err(EEXIST));
+            }
+            // Under a spinlock: no sleeping allocation.
+            blocks.push(block, GFP_ATOMIC).map_err(|_| err(ENOMEM))?;
+        }
+        // SAFETY: Plain call; the memory is recorded above, so that the online-page callback
+        // knows it is ours.
+        let ret = unsafe { hvrs_add_memory(start, nr) };
+        if ret == 0 {
+            return Ok(());
+        }
+        // Not added: forget the record (no page of it was onlined).
+        let old = {
+            let mut blocks = self.blocks.lock();
+            blocks
+                .iter()
+                .position(|b| b.start_pfn == start_pfn)
+                .and_then(|i| blocks.remove(i).ok())
+        };
+        drop(old);
+        Err(err(Error::from_errno(ret)))
+    }
+
+    /// Pages added so far.
+    pub fn pages(&self) -> u64 {
+        self.blocks.lock().iter().map(|b| b.nr_pages).sum()
+    }
+
+    /// Gives page `pfn` to the page allocator if it is a page of this memory that the
+    /// online-page callback kept offline and its section is online now (`hv_page_online_one()`
+    /// from `handle_pg_range()`, when the host backs pages it had not). Returns whether it did.
+    pub fn online_kept_page(&self, pfn: u64) -> bool {
+        let Ok(cpfn) = c_ulong::try_from(pfn) else {
+            return false;
+        };
+        let mut blocks = self.blocks.lock();
+        let Some(b) = blocks.iter_mut().find(|b| b.contains(pfn)) else {
+            return false;
+        };
+        let (w, bit) = b.bit(pfn);
+        let Some(word) = b.kept.get_mut(w) else {
+            return false;
+        };
+        if *word & bit == 0 || !pfn_section_online(pfn) {
+            return false;
+        }
+        *word &= !bit;
+        // SAFETY: The page is present and offline and no one owns it (type invariant: its bit
+        // was set); its section is online, so giving it to the allocator is what onlining it
+        // would have done. The bit is cleared under the lock, so this happens once.
+        unsafe { hvrs_online_offline_page(cpfn) }
+    }
+
+    /// Forgets the kept pages of `start..start + nr` (the kernel took them offline).
+    fn forget_kept(&self, start: u64, nr: u64) {
+        let end = start.saturating_add(nr);
+        let mut blocks = self.blocks.lock();
+        for b in blocks.iter_mut() {
+            let s = start.max(b.start_pfn);
+            let e = end.min(b.start_pfn + b.nr_pages);
+            for pfn in s..e {
+                let (w, bit) = b.bit(pfn);
+                if let Some(word) = b.kept.get_mut(w) {
+                    *word &= !bit;
+                }
+            }
+        }
+    }
+
+    /// Whether all of `pfn..pfn + nr` is in one recorded block.
+    fn holds(&self, pfn: u64, nr: u64) -> bool {
+        let Some(last) = pfn.checked_add(nr.saturating_sub(1)) else {
+            return false;
+        };
+        self.blocks
+            .lock()
+            .iter()
+            .any(|b| b.contains(pfn) && b.contains(last))
+    }
+
+    /// Records `pfn` as kept offline.
+    fn keep(&self, pfn: u64) {
+        let mut blocks = self.blocks.lock();
+        if let Some(b) = blocks.iter_mut().find(|b| b.contains(pfn)) {
+            let (w, bit) = b.bit(pfn);
+            if let Some(word) = b.kept.get_mut(w) {
+                // INVARIANT: The caller keeps the page offline; it is present (being onlined).
+                *word |= bit;
+            }
+        }
+    }
+}
+
+/// Pages of [`HotAddedMemory`] the kernel is onlining, given to
+/// [`HotplugHandler::online_pages`] (`online_page_callback_t`). If the handler does not call
+/// [`OnlinePages::online_each`], they are all onlined as the kernel would (on drop).
+pub struct OnlinePages<'a> {
+    start_pfn: u64,
+    order: u32,
+    memory: &'a HotAddedMemory,
+    done: bool,
+}
+
+impl OnlinePages<'_> {
+    /// The first page.
+    pub fn start_pfn(&self) -> u64 {
+        self.start_pfn
+    }
+
+    /// The number of pages.
+    pub fn count(&self) -> u64 {
+        1 << self.order
+    }
+
+    /// Onlines the pages one by one (`hv_bring_pgs_online()`): a page for which `backed`
+    /// returns `true` goes to the page allocator, the others stay offline until
+    /// [`HotAddedMemory::online_kept_page`]. Returns the number onlined.
+    pub fn online_each(mut self, mut backed: impl FnMut(u64) -> bool) -> u64 {
+        self.done = true;
+        let mut onlined = 0;
+        for pfn in self.start_pfn..self.start_pfn + self.count() {
+            // `pfn` came from the kernel as a `c_ulong`.
+            let cpfn = pfn as c_ulong;
+            if backed(pfn) {
+                // SAFETY: The kernel is onlining the page (it passed it to the callback): it
+                // is present, offline and ours to give to the allocator.
+                if unsafe { hvrs_online_offline_page(cpfn) } {
+                    onlined += 1;
+                }
+            } else {
+                // SAFETY: As above; the page stays offline and is recorded as such.
+                unsafe { hvrs_keep_page_offline(cpfn) };
+                self.memory.keep(pfn);
+            }
+        }
+        onlined
+    }
+}
+
+impl Drop for OnlinePages<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            // SAFETY: The kernel is onlining these pages; this is its default onlining.
+            unsafe { hvrs_online_pages(self.start_pfn as c_ulong, self.order) };
+        }
+    }
+}
+
+/// A memory hotplug event ([`HotplugHandler::memory_event`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum MemoryEvent {
+    /// A memory block was onlined or its onlining cancelled (`MEM_ONLINE`,
+    /// `MEM_CANCEL_ONLINE`).
+    Online,
+    /// A memory block was taken offline (`MEM_OFFLINE`).
+    Offline {
+        /// First page.
+        start_pfn: u64,
+        /// Pages.
+        nr_pages: u64,
+    },
+}
+
+/// The hot-add side of a balloon driver: what to do with the pages of memory it added when the
+/// kernel onlines them, and the memory events.
+pub trait HotplugHandler: Send + Sync {
+    /// The memory this handler added.
+    fn hot_added(&self) -> &HotAddedMemory;
+
+    /// The kernel onlines pages of [`HotplugHandler::hot_added`] (memory added by others is
+    /// onlined as usual without this call). Called in process context with memory hotplug
+    /// locked: do not add memory from here.
+    fn online_pages(&self, pages: OnlinePages<'_>);
+
+    /// A memory block of any memory changed state. Process context.
+    fn memory_event(&self, event: MemoryEvent);
+}
+
+/// The online-page callback and memory notifier of a [`HotplugHandler`]
+/// (`set_online_page_callback()`, `register_memory_notifier()`); removed on drop, after which
+/// neither callback runs. There is one at a time in the system.
+///
+/// # Invariants
+///
+/// The shim holds `Arc::as_ptr(&handler)` as the context of its callbacks until drop.
+pub struct HotplugRegistration<T: HotplugHandler> {
+    handler: Arc<T>,
+}
+
+impl<T: HotplugHandler> HotplugRegistration<T> {
+    /// Installs the callbacks of `handler`.
+    ///
+    /// # Errors
+    ///
+    /// `EBUSY` if a registration exists; `EINVAL` if another driver set an online-page
+    /// callback; the notifier's errors.
+    pub fn register(handler: Arc<T>) -> Result<Self> {
+        let ctx = Arc::as_ptr(&handler).cast::<c_void>();
+        // SAFETY: `ctx` stays valid until `drop` unregisters: `Self` holds the `Arc`.
+        to_result(unsafe {
+            hvrs_hotplug_register(ctx, Self::online_trampoline, Self::event_trampoline)
+        })?;
+        // INVARIANT: The shim holds `ctx`.
+        Ok(Self { handler })
+    }
+
+    /// The handler.
+    pub fn handler(&self) -> &Arc<T> {
+        &self.handler
+    }
+
+    /// # Safety
+    ///
+    /// `ctx` is the context of a live registration of `T`; the kernel is onlining
+    /// `2^order` pages at `pfn`.
+    unsafe extern "C" fn online_trampoline(ctx: *const c_void, pfn: c_ulong, order: c_uint) {
+        // SAFETY: `ctx` points at the `T` the registration holds (the caller's guarantee).
+        let handler = unsafe { &*ctx.cast::<T>() };
+        let pfn = pfn as u64;
+        let memory = handler.hot_added();
+        let pages = OnlinePages {
+            start_pfn: pfn,
+            order,
+            memory,
+            done: false,
+        };
+        if memory.holds(pfn, pages.count()) {
+            handler.online_pages(pages);
+        }
+        // Else dropped: onlined as the kernel does.
+    }
+
+    /// # Safety
+    ///
+    /// `ctx` is the context of a live registration of `T`.
+    unsafe extern "C" fn event_trampoline(
+        ctx: *const c_void,
+        event: c_int,
+        pfn: c_ulong,
+        nr: c_ulong,
+    ) {
+        // SAFETY: `ctx` points at the `T` the registration holds (the caller's guarantee).
+        let handler = unsafe { &*ctx.cast::<T>() };
+        match event {
+            HVRS_MEM_ONLINE => handler.memory_event(MemoryEvent::Online),
+            HVRS_MEM_OFFLINE => {
+                handler.hot_added().forget_kept(pfn as u64, nr as u64);
+                handler.memory_event(MemoryEvent::Offline {
+                    start_pfn: pfn as u64,
+                    nr_pages: nr as u64,
+                });
+            }
+            _ => {}
+        }
+    }
+}
+
+impl<T: HotplugHandler> Drop for HotplugRegistration<T> {
+    fn drop(&mut self) {
+        // SAFETY: Removes the callbacks (type invariant: they are ours), waiting for those in
+        // progress; `handler` is dropped after.
+        unsafe { hvrs_hotplug_unregister() };
     }
 }

@@ -79,3 +79,153 @@ unsigned long hvrs_memory_block_size_bytes(void)
 	return 0;
 #endif
 }
+
+/*
+ * Memory hot-add (drivers/hv/hv_balloon.c: hv_mem_hot_add(), hv_online_page(),
+ * hv_memory_notifier()). One user at a time, as the kernel allows one online-page callback:
+ * hvrs_hotplug_register() installs the caller's two callbacks with their context, which stays
+ * valid until hvrs_hotplug_unregister() returns. restore_online_page_callback() and
+ * unregister_memory_notifier() wait for the onlining or notifier call in progress, so neither
+ * callback runs after that. The functions that generic Rust code of rust/hv/balloon.rs calls
+ * (monomorphized in hv_balloon.ko) are exported.
+ */
+#include <linux/export.h>
+#include <linux/memory_hotplug.h>
+#include <linux/mmzone.h>
+#include <linux/mutex.h>
+#include <linux/notifier.h>
+#include <linux/page-flags.h>
+#include <linux/pfn.h>
+
+/* Events for the notifier callback (our numbering, not the kernel's). */
+#define HVRS_MEM_ONLINE 1		/* MEM_ONLINE or MEM_CANCEL_ONLINE */
+#define HVRS_MEM_OFFLINE 2		/* MEM_OFFLINE */
+
+typedef void (*hvrs_online_fn)(const void *ctx, unsigned long pfn, unsigned int order);
+typedef void (*hvrs_event_fn)(const void *ctx, int event, unsigned long start_pfn,
+			      unsigned long nr_pages);
+
+int hvrs_hotplug_register(const void *ctx, hvrs_online_fn online, hvrs_event_fn event);
+void hvrs_hotplug_unregister(void);
+int hvrs_add_memory(unsigned long start_pfn, unsigned long nr_pages);
+void hvrs_online_pages(unsigned long pfn, unsigned int order);
+bool hvrs_online_offline_page(unsigned long pfn);
+void hvrs_keep_page_offline(unsigned long pfn);
+bool hvrs_pfn_section_online(unsigned long pfn);
+
+static DEFINE_MUTEX(hvrs_hotplug_lock);
+static const void *hvrs_hotplug_ctx;
+static hvrs_online_fn hvrs_hotplug_online;
+static hvrs_event_fn hvrs_hotplug_event;
+
+static void hvrs_online_page_cb(struct page *pg, unsigned int order)
+{
+	hvrs_hotplug_online(hvrs_hotplug_ctx, page_to_pfn(pg), order);
+}
+
+static int hvrs_memory_notifier(struct notifier_block *nb, unsigned long val, void *v)
+{
+	struct memory_notify *mem = v;
+
+	switch (val) {
+	case MEM_ONLINE:
+	case MEM_CANCEL_ONLINE:
+		hvrs_hotplug_event(hvrs_hotplug_ctx, HVRS_MEM_ONLINE, mem->start_pfn, mem->nr_pages);
+		break;
+	case MEM_OFFLINE:
+		hvrs_hotplug_event(hvrs_hotplug_ctx, HVRS_MEM_OFFLINE, mem->start_pfn, mem->nr_pages);
+		break;
+	default:
+		break;
+	}
+	return NOTIFY_OK;
+}
+
+static struct notifier_block hvrs_memory_nb = {
+	.notifier_call = hvrs_memory_notifier,
+	.priority = 0,
+};
+
+/* -EBUSY if registered already, or the error of set_online_page_callback() and friends. */
+int hvrs_hotplug_register(const void *ctx, hvrs_online_fn online, hvrs_event_fn event)
+{
+	int ret;
+
+	guard(mutex)(&hvrs_hotplug_lock);
+	if (hvrs_hotplug_ctx)
+		return -EBUSY;
+	hvrs_hotplug_ctx = ctx;
+	hvrs_hotplug_online = online;
+	hvrs_hotplug_event = event;
+	ret = register_memory_notifier(&hvrs_memory_nb);
+	if (ret)
+		goto clear;
+	ret = set_online_page_callback(hvrs_online_page_cb);
+	if (ret) {
+		unregister_memory_notifier(&hvrs_memory_nb);
+		goto clear;
+	}
+	return 0;
+clear:
+	hvrs_hotplug_ctx = NULL;
+	return ret;
+}
+EXPORT_SYMBOL_GPL(hvrs_hotplug_register);
+
+void hvrs_hotplug_unregister(void)
+{
+	guard(mutex)(&hvrs_hotplug_lock);
+	if (!hvrs_hotplug_ctx)
+		return;
+	restore_online_page_callback(hvrs_online_page_cb);
+	unregister_memory_notifier(&hvrs_memory_nb);
+	hvrs_hotplug_ctx = NULL;
+}
+EXPORT_SYMBOL_GPL(hvrs_hotplug_unregister);
+
+/* add_memory() of whole memory blocks (hv_mem_hot_add()); 0 or a negative errno. */
+int hvrs_add_memory(unsigned long start_pfn, unsigned long nr_pages)
+{
+	u64 start = PFN_PHYS(start_pfn);
+
+	return add_memory(memory_add_physaddr_to_nid(start), start, PFN_PHYS(nr_pages),
+			  MHP_MERGE_RESOURCE);
+}
+
+/* The default onlining of 2^order pages the kernel is onlining (generic_online_page()). */
+void hvrs_online_pages(unsigned long pfn, unsigned int order)
+{
+	generic_online_page(pfn_to_page(pfn), order);
+}
+EXPORT_SYMBOL_GPL(hvrs_online_pages);
+
+/*
+ * hv_page_online_one() for a backed page: gives an offline page of present memory to the page
+ * allocator; false if the page was not offline.
+ */
+bool hvrs_online_offline_page(unsigned long pfn)
+{
+	struct page *pg = pfn_to_page(pfn);
+
+	if (!PageOffline(pg))
+		return false;
+	generic_online_page(pg, 0);
+	return true;
+}
+EXPORT_SYMBOL_GPL(hvrs_online_offline_page);
+
+/* hv_page_online_one() for a page the host does not back: it stays offline. */
+void hvrs_keep_page_offline(unsigned long pfn)
+{
+	struct page *pg = pfn_to_page(pfn);
+
+	if (!PageOffline(pg))
+		__SetPageOffline(pg);
+}
+EXPORT_SYMBOL_GPL(hvrs_keep_page_offline);
+
+/* online_section_nr(pfn_to_section_nr(pfn)), which handle_pg_range() checks. */
+bool hvrs_pfn_section_online(unsigned long pfn)
+{
+	return online_section_nr(pfn_to_section_nr(pfn));
+}

@@ -32,10 +32,10 @@
 use super::DmMemPageRange;
 
 /// Most hot-add regions kept (C: a list without limit).
-pub const MAX_REGIONS: usize = 64;
+pub const MAX_REGIONS: usize = 32;
 
 /// Most gaps kept, all regions together (C: a list per region without limit).
-pub const MAX_GAPS: usize = 128;
+pub const MAX_GAPS: usize = 64;
 
 /// A hot-add region (`struct hv_hotadd_state`); page frame numbers, ends exclusive.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -251,10 +251,9 @@ impl HotAddState {
         if pfn_cnt == 0 {
             return Begin::NoPages(Some(Refused::Empty));
         }
-        let (Some(_), Some(rg_end)) = (
-            pg_start.checked_add(pfn_cnt),
-            rg_start.checked_add(rg_size),
-        ) else {
+        let (Some(_), Some(rg_end)) =
+            (pg_start.checked_add(pfn_cnt), rg_start.checked_add(rg_size))
+        else {
             return Begin::NoPages(Some(Refused::Overflow));
         };
         let mut covered = false;
@@ -395,10 +394,9 @@ impl HotAddState {
     /// Ends a request: the pages it covered (the answer's `page_count`, C's `res`), which are
     /// added to [`HotAddState::pages_added`].
     pub fn finish(&mut self, work: &HotAddWork) -> u64 {
-        let n = self
-            .regions()
-            .get(work.region)
-            .map_or(0, |r| r.covered_end_pfn.saturating_sub(work.old_covered_end));
+        let n = self.regions().get(work.region).map_or(0, |r| {
+            r.covered_end_pfn.saturating_sub(work.old_covered_end)
+        });
         self.pages_added = self.pages_added.saturating_add(n);
         n
     }
@@ -478,7 +476,11 @@ mod tests {
         // The engine's request: add_memory() refuses the misaligned chunk; no pages, and the
         // region stays (as in C).
         let mut st = HotAddState::new(CHUNK);
-        let (n, tried) = run(&mut st, req(0x400100, 512, Some((0x400100, 32768))), Some(0));
+        let (n, tried) = run(
+            &mut st,
+            req(0x400100, 512, Some((0x400100, 32768))),
+            Some(0),
+        );
         assert_eq!((n, tried), (0, vec![0x400100]));
         assert_eq!(st.regions().len(), 1);
         assert_eq!(st.regions()[0].ha_end_pfn, 0x400100);
@@ -491,7 +493,11 @@ mod tests {
     fn partial_success() {
         // Eight chunks, the fifth fails: four chunks' pages are the answer.
         let mut st = HotAddState::new(CHUNK);
-        let (n, tried) = run(&mut st, req(0x40000, 8 * CHUNK, Some((0x40000, 8 * CHUNK))), Some(4));
+        let (n, tried) = run(
+            &mut st,
+            req(0x40000, 8 * CHUNK, Some((0x40000, 8 * CHUNK))),
+            Some(4),
+        );
         assert_eq!(n, 4 * CHUNK);
         assert_eq!(tried.len(), 5);
         assert_eq!(st.regions()[0].ha_end_pfn, 0x40000 + 4 * CHUNK);
@@ -594,7 +600,10 @@ mod tests {
         // Largest wire values do not overflow.
         let m = DmMemPageRange::MAX_START_PAGE;
         let c = DmMemPageRange::MAX_PAGE_CNT;
-        assert!(matches!(st.begin(req(m, c, None), |_| true), Begin::Work(_)));
+        assert!(matches!(
+            st.begin(req(m, c, None), |_| true),
+            Begin::Work(_)
+        ));
     }
 
     #[test]
