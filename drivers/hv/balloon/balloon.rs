@@ -56,7 +56,7 @@ use vmbus::{
         channel::{Channel, ChannelHandler, ChannelIo, OpenChannel, OpenParams},
         device::Device,
         driver,
-        sync::Completion,
+        sync::{Completion, IrqSpinLock},
         system,
         workqueue::{cancel_delayed_work_sync, cancel_work_sync, system_percpu},
     },
@@ -269,9 +269,9 @@ struct Balloon {
     /// The hot-add regions (`ha_region_list` under `ha_lock`).
     #[pin]
     ha: SpinLock<KBox<HotAddState>>,
-    /// The request for the hot-add work (`ha_wrk`).
+    /// The request for the hot-add work (`ha_wrk`); the channel handler sets it (softirq).
     #[pin]
-    ha_request: SpinLock<Option<HotAddRequest>>,
+    ha_request: IrqSpinLock<Option<HotAddRequest>>,
     /// Memory blocks onlined so far (any memory), which a hot-add waits for (`ol_waitevent`).
     online_events: Atomic<u64>,
     /// Where the version negotiation stands; only the channel handler takes it.
@@ -411,11 +411,15 @@ impl Balloon {
 
     /// The numbers of the debugfs file (`hv_balloon_debug_show()`).
     fn stats(&self) -> debugfs::Stats {
+        let (added, onlined) = {
+            let ha = self.ha.lock();
+            (ha.pages_added, ha.pages_onlined)
+        };
         debugfs::Stats {
             version: self.version.load(Relaxed),
             state: self.state(),
-            pages_added: u32::try_from(self.ha.lock().pages_added).unwrap_or(u32::MAX),
-            pages_onlined: u32::try_from(self.ha.lock().pages_onlined).unwrap_or(u32::MAX),
+            pages_added: u32::try_from(added).unwrap_or(u32::MAX),
+            pages_onlined: u32::try_from(onlined).unwrap_or(u32::MAX),
             pages_ballooned: u32::try_from(self.pages.count()).unwrap_or(u32::MAX),
             pages_committed: self.pages_committed(),
             max_dynamic_page_count: self.max_dynamic_page_count.load(Relaxed),
@@ -913,7 +917,7 @@ impl HvBalloon {
                 do_hot_add: Atomic::new(do_hot_add),
                 hot_added <- HotAddedMemory::new(),
                 ha <- kernel::new_spinlock!(ha),
-                ha_request <- kernel::new_spinlock!(None),
+                ha_request <- vmbus::new_irq_spinlock!(None, c"hv_balloon::ha_request"),
                 online_events: Atomic::new(0),
                 negotiation <- kernel::new_spinlock!(negotiation),
                 version_event <- Completion::new(),
