@@ -53,7 +53,7 @@ pid=$!
 wait_for 120 "grep -q holding /tmp/memhold.out" || fail "memhold $hold: $(cat /tmp/memhold.out)"
 sleep 5
 kill -0 $pid || fail "memhold died: $(cat /tmp/memhold.out; dmesg | grep -i 'out of memory')"
-rss=$(sed -n 's/^VmRSS: *\([0-9]*\) kB/\1/p' /proc/$pid/status)
+rss=$(awk '/^VmRSS:/ { print $2 }' /proc/$pid/status)
 echo "memhold holds $hold MiB, VmRSS $rss kB"
 [ "$rss" -ge $((hold * 1024)) ] || fail "memhold's VmRSS $rss kB < $hold MiB"
 kill $pid
