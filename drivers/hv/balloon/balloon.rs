@@ -629,8 +629,14 @@ impl Balloon {
         let Some(request) = self.ha_request.lock().take() else {
             return;
         };
+        let pages = if self.do_hot_add.load(Relaxed) {
+            self.process_hot_add(request)
+        } else {
+            0
+        };
+        // Read again, as C: an `EEXIST` of this request turned hot-add off, which makes a
+        // request without pages a permanent failure.
         let on = self.do_hot_add.load(Relaxed);
-        let pages = if on { self.process_hot_add(request) } else { 0 };
         let page_count = u32::try_from(pages).unwrap_or(u32::MAX);
         if !on || page_count == 0 {
             if !self.allow_hibernation {
