@@ -624,3 +624,155 @@ impl<T: HotplugHandler> Drop for HotplugRegistration<T> {
         unsafe { hvrs_hotplug_unregister() };
     }
 }
+
+// drivers/hv/vmbus/balloon_shim.c, free page reporting.
+extern "C" {
+    fn hvrs_cold_discard_hint_supported() -> bool;
+    fn hvrs_page_reporting_register(
+        ctx: *const c_void,
+        report: unsafe extern "C" fn(
+            ctx: *const c_void,
+            pfns: *const c_ulong,
+            lens: *const c_ulong,
+            n: c_uint,
+        ) -> c_int,
+    ) -> c_int;
+    fn hvrs_page_reporting_unregister();
+    fn hvrs_page_reporting_order() -> c_uint;
+    fn hvrs_page_reporting_order_pageblock() -> c_uint;
+    fn hvrs_cold_discard_hint(ranges: *const u64, n: c_uint, status: *mut u64) -> c_int;
+}
+
+/// Most ranges the kernel reports at once (`PAGE_REPORTING_CAPACITY`).
+pub const PAGE_REPORTING_CAPACITY: usize = 32;
+
+/// Whether the hypervisor takes cold-discard memory hints
+/// (`hv_query_ext_cap(HV_EXT_CAPABILITY_MEMORY_COLD_DISCARD_HINT)`, an extended hypercall
+/// that is only made if the partition may make extended hypercalls).
+pub fn cold_discard_hint_supported() -> bool {
+    // SAFETY: Plain call; `hv_query_ext_cap()` caches its answer.
+    unsafe { hvrs_cold_discard_hint_supported() }
+}
+
+/// The order of the free blocks page reporting reports (`page_reporting_order`).
+pub fn page_reporting_order() -> u32 {
+    // SAFETY: Reads a variable with `READ_ONCE()`.
+    unsafe { hvrs_page_reporting_order() }
+}
+
+/// Makes page reporting report whole pageblocks only (`page_reporting_order =
+/// pageblock_order`); returns that order.
+pub fn page_reporting_order_pageblock() -> u32 {
+    // SAFETY: Writes a variable with `WRITE_ONCE()`; page reporting reads it each time.
+    unsafe { hvrs_page_reporting_order_pageblock() }
+}
+
+/// Sends a cold-discard hint for `ranges` (`union hv_gpa_page_range`s, see
+/// `hv_proto::dm::heat_hint`) with `HvExtCallMemoryHeatHint`; returns the hypercall status.
+///
+/// # Errors
+///
+/// `EINVAL` for more ranges than an input page holds, `ENOSPC` if this CPU has no hypercall
+/// input page.
+pub fn cold_discard_hint(ranges: &[u64]) -> Result<u64> {
+    let n = c_uint::try_from(ranges.len()).map_err(|_| EINVAL)?;
+    let mut status = 0u64;
+    // SAFETY: `ranges` is valid for reads of `n` values and `status` for a write; the shim
+    // bounds `n` by the input page.
+    to_result(unsafe { hvrs_cold_discard_hint(ranges.as_ptr(), n, &mut status) })?;
+    Ok(status)
+}
+
+/// Free memory the kernel's page reporting hands to [`FreePageReporter::report`]: at most
+/// [`PAGE_REPORTING_CAPACITY`] ranges of `(page frame number, bytes)`, free and isolated while
+/// the report runs.
+pub struct FreePages<'a> {
+    pfns: &'a [c_ulong],
+    lens: &'a [c_ulong],
+}
+
+impl FreePages<'_> {
+    /// The number of ranges.
+    pub fn len(&self) -> usize {
+        self.pfns.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.pfns.is_empty()
+    }
+
+    /// The ranges, `(page frame number, bytes)`.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.pfns
+            .iter()
+            .zip(self.lens.iter())
+            .map(|(p, l)| (*p as u64, *l as u64))
+    }
+}
+
+/// A driver that reports free memory to the hypervisor.
+pub trait FreePageReporter: Send + Sync {
+    /// Reports `pages` (`page_reporting_dev_info.report`); an error makes the kernel try them
+    /// again later. Process context (a work item of page reporting).
+    fn report(&self, pages: FreePages<'_>) -> Result;
+}
+
+/// A registration with the kernel's free page reporting (`page_reporting_register()`), removed
+/// on drop (`page_reporting_unregister()`, which waits for a report in progress). There is one
+/// at a time in the system.
+///
+/// # Invariants
+///
+/// The shim holds `Arc::as_ptr(&reporter)` as the context of its callback until drop.
+pub struct PageReportingRegistration<T: FreePageReporter> {
+    reporter: Arc<T>,
+}
+
+impl<T: FreePageReporter> PageReportingRegistration<T> {
+    /// Registers `reporter`, with the order left to the `page_reporting.page_reporting_order`
+    /// parameter (`PAGE_REPORTING_ORDER_UNSPECIFIED`).
+    ///
+    /// # Errors
+    ///
+    /// `EBUSY` if a page reporting device exists.
+    pub fn register(reporter: Arc<T>) -> Result<Self> {
+        let ctx = Arc::as_ptr(&reporter).cast::<c_void>();
+        // SAFETY: `ctx` stays valid until `drop` unregisters: `Self` holds the `Arc`.
+        to_result(unsafe { hvrs_page_reporting_register(ctx, Self::report_trampoline) })?;
+        // INVARIANT: The shim holds `ctx`.
+        Ok(Self { reporter })
+    }
+
+    /// # Safety
+    ///
+    /// `ctx` is the context of a live registration of `T`; `pfns` and `lens` are valid for
+    /// reads of `n` values each.
+    unsafe extern "C" fn report_trampoline(
+        ctx: *const c_void,
+        pfns: *const c_ulong,
+        lens: *const c_ulong,
+        n: c_uint,
+    ) -> c_int {
+        // SAFETY: `ctx` points at the `T` the registration holds (the caller's guarantee).
+        let reporter = unsafe { &*ctx.cast::<T>() };
+        let n = (n as usize).min(PAGE_REPORTING_CAPACITY);
+        // SAFETY: Valid for reads of `n` values for the call (the caller's guarantee).
+        let pfns = unsafe { core::slice::from_raw_parts(pfns, n) };
+        // SAFETY: As above.
+        let lens = unsafe { core::slice::from_raw_parts(lens, n) };
+        match reporter.report(FreePages { pfns, lens }) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+}
+
+impl<T: FreePageReporter> Drop for PageReportingRegistration<T> {
+    fn drop(&mut self) {
+        // SAFETY: Unregisters (type invariant: the registration is ours), waiting for the report
+        // in progress; `reporter` is dropped after.
+        unsafe { hvrs_page_reporting_unregister() };
+        let _ = &self.reporter;
+    }
+}

@@ -26,8 +26,11 @@
 //!
 //! The debugfs file `hv-balloon` shows the C driver's statistics.
 //!
-//! Not implemented: free page reporting (needs the cold-discard hint hypercall), hibernation
-//! (suspend/resume).
+//! - when the hypervisor takes cold-discard hints, reports free memory through the kernel's page
+//!   reporting ([`PageReportingRegistration`], `HvExtCallMemoryHeatHint`), and stops after
+//!   repeated hypercall failures.
+//!
+//! Not implemented: hibernation (suspend/resume).
 
 // Unsafe code is only in `params`, which reads the C parameters, and `debugfs`.
 #![deny(unsafe_code)]
@@ -49,9 +52,12 @@ use kernel::{
 use vmbus::{
     hv::{
         balloon::{
-            mem_available_pages, memory_block_size_bytes, pfn_section_online, total_ram_pages,
-            vm_memory_committed_pages, AddMemoryError, BalloonPages, HotAddedMemory,
-            HotplugHandler, HotplugRegistration, MemoryEvent, OnlinePages,
+            cold_discard_hint, cold_discard_hint_supported, mem_available_pages,
+            memory_block_size_bytes, page_reporting_order, page_reporting_order_pageblock,
+            pfn_section_online, total_ram_pages, vm_memory_committed_pages, AddMemoryError,
+            BalloonPages, FreePageReporter, FreePages, HotAddedMemory, HotplugHandler,
+            HotplugRegistration, MemoryEvent, OnlinePages, PageReportingRegistration,
+            PAGE_REPORTING_CAPACITY,
         },
         channel::{Channel, ChannelHandler, ChannelIo, OpenChannel, OpenParams},
         device::Device,
@@ -65,6 +71,9 @@ use vmbus::{
         dm::{
             balloon_request_pages, balloon_response_header, capabilities_report,
             compute_balloon_floor, dynmem_major_version, dynmem_minor_version,
+            heat_hint::{
+                gpa_page_range, hv_result, hv_result_success, HV_STATUS_INVALID_PARAMETER,
+            },
             hot_add::{hot_add_result, Begin, HotAddRequest, HotAddState},
             hot_add_response, pages_committed, parse_host_message, status_report,
             unballoon_response, BalloonLimit, DmCaps, DmHostMessage, DmInfoType, DmMemPageRange,
@@ -274,6 +283,14 @@ struct Balloon {
     ha_request: IrqSpinLock<Option<HotAddRequest>>,
     /// Memory blocks onlined so far (any memory), which a hot-add waits for (`ol_waitevent`).
     online_events: Atomic<u64>,
+    /// Free page reporting, when the hypervisor takes cold-discard hints (`pr_dev_info`).
+    /// Taken on unbind, or by the status work after repeated failures.
+    #[pin]
+    page_reporting: Mutex<Option<PageReportingRegistration<Balloon>>>,
+    /// Failed cold-discard hypercalls, counted as C counts `hv_hypercall_multi_failure`.
+    hint_failures: Atomic<u32>,
+    /// Free ranges reported to the hypervisor (logged on unbind).
+    pages_hinted: Atomic<u64>,
     /// Where the version negotiation stands; only the channel handler takes it.
     #[pin]
     negotiation: SpinLock<DmVersionNegotiation>,
@@ -320,6 +337,41 @@ impl WorkItem<HOT_ADD> for Balloon {
 
     fn run(this: Arc<Balloon>) {
         this.hot_add();
+    }
+}
+
+/// The largest value of `hint_failures` before page reporting is turned off (`HV_MAX_FAILURES`).
+const HV_MAX_FAILURES: u32 = 2;
+
+impl FreePageReporter for Balloon {
+    /// Tells the hypervisor that `pages` are free and may be discarded (`hv_free_page_report()`).
+    fn report(&self, pages: FreePages<'_>) -> Result {
+        let mut ranges = [0u64; PAGE_REPORTING_CAPACITY];
+        let mut n = 0;
+        for ((pfn, len), slot) in pages.iter().zip(ranges.iter_mut()) {
+            // Page reporting gives whole, aligned power-of-two blocks; refuse anything else.
+            *slot = gpa_page_range(pfn, len).ok_or(EINVAL)?;
+            n += 1;
+        }
+        let status = cold_discard_hint(ranges.get(..n).unwrap_or(&[]))?;
+        if hv_result_success(status) {
+            self.pages_hinted.add(n as u64, Relaxed);
+            return Ok(());
+        }
+        pr_err!(
+            "Cold memory discard hypercall failed with status {:x}\n",
+            status
+        );
+        if self.hint_failures.load(Relaxed) > 0 {
+            self.hint_failures.add(1, Relaxed);
+        }
+        if hv_result(status) == HV_STATUS_INVALID_PARAMETER {
+            pr_err!("Underlying Hyper-V does not support order less than 9. Hypercall failed\n");
+            let order = page_reporting_order_pageblock();
+            pr_err!("Defaulting to page_reporting_order {}\n", order);
+            self.hint_failures.add(1, Relaxed);
+        }
+        Err(EINVAL)
     }
 }
 
@@ -374,6 +426,14 @@ impl WorkItem<STATUS> for Balloon {
             return;
         }
         this.post_status();
+        // Not from the report callback: unregistering waits for it (C's `dm_thread_func()`).
+        if this.hint_failures.load(Relaxed) >= HV_MAX_FAILURES {
+            pr_err!(
+                "Multiple failures in cold memory discard hypercall, disabling page reporting\n"
+            );
+            drop(this.page_reporting.lock().take());
+            this.hint_failures.store(0, Relaxed);
+        }
         let period = msecs_to_jiffies(STATUS_PERIOD_MS);
         drop(system_percpu().enqueue_delayed::<_, STATUS>(this, period));
     }
@@ -839,6 +899,13 @@ impl Drop for BalloonData<'_> {
         let balloon = &self.balloon;
         drop(self.debugfs.take());
         balloon.stopping.store(true, Relaxed);
+        // The registration holds a reference to `balloon`: take it, before the channel closes
+        // as in C.
+        drop(balloon.page_reporting.lock().take());
+        let hinted = balloon.pages_hinted.load(Relaxed);
+        if hinted != 0 {
+            pr_info!("{} free ranges were reported to the hypervisor\n", hinted);
+        }
         // No handler runs after this, so no work is queued any more.
         drop(self.channel.take());
         cancel_work_sync::<_, BALLOON_UP>(balloon);
@@ -925,6 +992,9 @@ impl HvBalloon {
                 ha <- kernel::new_spinlock!(ha),
                 ha_request <- vmbus::new_irq_spinlock!(None, c"hv_balloon::ha_request"),
                 online_events: Atomic::new(0),
+                page_reporting <- kernel::new_mutex!(None),
+                hint_failures: Atomic::new(0),
+                pages_hinted: Atomic::new(0),
                 negotiation <- kernel::new_spinlock!(negotiation),
                 version_event <- Completion::new(),
                 caps_event <- Completion::new(),
@@ -970,6 +1040,7 @@ impl HvBalloon {
         };
         // From here on, dropping `data` closes the channel (`vmbus_close()` on the error path).
         balloon.connect(&data, ha_chunk_bytes, &request)?;
+        balloon.enable_page_reporting();
         balloon.set_state(DmState::Initialized);
         data.debugfs = Some(debugfs::File::new(balloon.clone()));
         drop(
@@ -981,6 +1052,25 @@ impl HvBalloon {
 }
 
 impl Balloon {
+    /// Registers with free page reporting if the hypervisor takes cold-discard hints
+    /// (`enable_page_reporting()`); a failure is logged, as in C, and the driver goes on.
+    fn enable_page_reporting(self: &Arc<Self>) {
+        if !cold_discard_hint_supported() {
+            pr_debug!("Cold memory discard hint not supported by Hyper-V\n");
+            return;
+        }
+        match PageReportingRegistration::register(self.clone()) {
+            Ok(r) => {
+                *self.page_reporting.lock() = Some(r);
+                pr_info!(
+                    "Cold memory discard hint enabled with order {}\n",
+                    page_reporting_order()
+                );
+            }
+            Err(e) => pr_err!("Failed to enable cold memory discard: {}\n", e.to_errno()),
+        }
+    }
+
     /// Negotiates the version and reports the capabilities (`balloon_connect_vsp()`).
     fn connect(
         &self,

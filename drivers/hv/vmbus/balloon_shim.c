@@ -229,3 +229,124 @@ bool hvrs_pfn_section_online(unsigned long pfn)
 {
 	return online_section_nr(pfn_to_section_nr(pfn));
 }
+
+/*
+ * Free page reporting (drivers/hv/hv_balloon.c: enable_page_reporting(), hv_free_page_report(),
+ * disable_page_reporting()). One user at a time, as the kernel allows one page_reporting device:
+ * hvrs_page_reporting_register() installs the caller's report callback with its context, valid
+ * until hvrs_page_reporting_unregister() returns (page_reporting_unregister() waits for the
+ * report in progress). The callback gets each free range as (page frame number, bytes) and
+ * calls hvrs_cold_discard_hint() with the encoded ranges.
+ */
+#include <linux/hyperv.h>
+#include <linux/page_reporting.h>
+#include <linux/scatterlist.h>
+#include <asm/mshyperv.h>
+
+/* mm/page_reporting.h is internal; hv_balloon.c declares it the same way. */
+extern unsigned int page_reporting_order;
+
+typedef int (*hvrs_report_fn)(const void *ctx, const unsigned long *pfns,
+			      const unsigned long *lens, unsigned int n);
+
+bool hvrs_cold_discard_hint_supported(void);
+int hvrs_page_reporting_register(const void *ctx, hvrs_report_fn report);
+void hvrs_page_reporting_unregister(void);
+unsigned int hvrs_page_reporting_order(void);
+unsigned int hvrs_page_reporting_order_pageblock(void);
+int hvrs_cold_discard_hint(const u64 *ranges, unsigned int n, u64 *status);
+
+static DEFINE_MUTEX(hvrs_pr_lock);
+static struct page_reporting_dev_info hvrs_pr_info;
+static const void *hvrs_pr_ctx;
+static hvrs_report_fn hvrs_pr_report;
+
+static int hvrs_page_report(struct page_reporting_dev_info *info, struct scatterlist *sgl,
+			    unsigned int nents)
+{
+	unsigned long pfns[PAGE_REPORTING_CAPACITY], lens[PAGE_REPORTING_CAPACITY];
+	struct scatterlist *sg;
+	unsigned int i;
+
+	if (WARN_ON_ONCE(nents > PAGE_REPORTING_CAPACITY))
+		return -EINVAL;
+	for_each_sg(sgl, sg, nents, i) {
+		pfns[i] = page_to_pfn(sg_page(sg));
+		lens[i] = sg->length;
+	}
+	return hvrs_pr_report(hvrs_pr_ctx, pfns, lens, nents);
+}
+
+/* Whether the hypervisor takes cold-discard hints (an extended capability). */
+bool hvrs_cold_discard_hint_supported(void)
+{
+	return hv_query_ext_cap(HV_EXT_CAPABILITY_MEMORY_COLD_DISCARD_HINT);
+}
+
+/* page_reporting_register() with the order left to page_reporting_order; -EBUSY if ours is set. */
+int hvrs_page_reporting_register(const void *ctx, hvrs_report_fn report)
+{
+	int ret;
+
+	BUILD_BUG_ON(PAGE_REPORTING_CAPACITY > HV_MEMORY_HINT_MAX_GPA_PAGE_RANGES);
+	guard(mutex)(&hvrs_pr_lock);
+	if (hvrs_pr_ctx)
+		return -EBUSY;
+	hvrs_pr_ctx = ctx;
+	hvrs_pr_report = report;
+	hvrs_pr_info.report = hvrs_page_report;
+	hvrs_pr_info.order = PAGE_REPORTING_ORDER_UNSPECIFIED;
+	ret = page_reporting_register(&hvrs_pr_info);
+	if (ret)
+		hvrs_pr_ctx = NULL;
+	return ret;
+}
+EXPORT_SYMBOL_GPL(hvrs_page_reporting_register);
+
+void hvrs_page_reporting_unregister(void)
+{
+	guard(mutex)(&hvrs_pr_lock);
+	if (!hvrs_pr_ctx)
+		return;
+	page_reporting_unregister(&hvrs_pr_info);
+	hvrs_pr_ctx = NULL;
+}
+EXPORT_SYMBOL_GPL(hvrs_page_reporting_unregister);
+
+unsigned int hvrs_page_reporting_order(void)
+{
+	return READ_ONCE(page_reporting_order);
+}
+
+/* The hypervisor takes no order below 9: report whole pageblocks from now on (as C). */
+unsigned int hvrs_page_reporting_order_pageblock(void)
+{
+	WRITE_ONCE(page_reporting_order, pageblock_order);
+	return pageblock_order;
+}
+
+/*
+ * HvExtCallMemoryHeatHint with COLD_DISCARD for n encoded ranges, from this CPU's hypercall
+ * input page with interrupts off. -ENOSPC without an input page, else 0 and the hypercall's
+ * status in *status.
+ */
+int hvrs_cold_discard_hint(const u64 *ranges, unsigned int n, u64 *status)
+{
+	struct hv_memory_hint *hint;
+	unsigned long flags;
+
+	if (n > HV_MEMORY_HINT_MAX_GPA_PAGE_RANGES)
+		return -EINVAL;
+	local_irq_save(flags);
+	hint = *this_cpu_ptr(hyperv_pcpu_input_arg);
+	if (!hint) {
+		local_irq_restore(flags);
+		return -ENOSPC;
+	}
+	hint->heat_type = HV_EXTMEM_HEAT_HINT_COLD_DISCARD;
+	hint->reserved = 0;
+	memcpy(hint->ranges, ranges, n * sizeof(u64));
+	*status = hv_do_rep_hypercall(HV_EXT_CALL_MEMORY_HEAT_HINT, n, 0, hint, NULL);
+	local_irq_restore(flags);
+	return 0;
+}
