@@ -8,8 +8,9 @@
 #   "HVRS-MARK holding"   memhold holds 300 MiB -> host asks for 1 GiB: the guest stops at the
 #                         floor, memhold is not OOM-killed; host unballoons, sends hot-add
 #                         requests (misaligned region, 4 blocks of which 3 go in, overlapping
-#                         RAM), then rescinds the device and offers one accepting 1.0 and 0.3,
-#                         then one accepting only 0.3.
+#                         RAM), balloons and unballoons 512 MiB three times, then rescinds the
+#                         device and offers one accepting 1.0 and 0.3, then one accepting only
+#                         0.3.
 # At the end the 3 hot-added blocks (384 MiB, real memory: the VM has 2G, the guest boots with
 # mem=1G) are online, MemTotal has grown by them, and memhold holds and checks more memory than
 # the guest booted with.

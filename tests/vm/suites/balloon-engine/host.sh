@@ -71,6 +71,17 @@ ha hot-add-misaligned "page_count=0 result=0" 0x400100 512 --region 0x400100,327
 ha hot-add-partial "page_count=98304 result=1" 0x60000 131072 --region 0x60000,131072
 ha hot-add-overlap "page_count=0 result=1" 0x10000 32768
 ctl errors --check >/dev/null || fail hot-add "protocol errors: $(ctl errors)"
+# Balloon and unballoon 512 MiB three times over the hot-added memory too (memhold still holds
+# 300 MiB): every range is checked against the guest's RAM (2G, hot-added blocks included), no
+# page twice, all given back.
+for i in 1 2 3; do
+	r=$(ctl dm balloon 131072 --timeout 300) || fail balloon-cycles "dm balloon (cycle $i): $r"
+	[ "$(echo "$r" | field pages)" = 131072 ] || fail balloon-cycles "cycle $i: got $(echo "$r" | field pages) pages"
+	r=$(ctl dm unballoon all --timeout 120) || fail balloon-cycles "dm unballoon (cycle $i): $r"
+	[ "$(ctl dm status | field held_pages)" = 0 ] || fail balloon-cycles "cycle $i: still held"
+done
+ctl errors --check >/dev/null || fail balloon-cycles "protocol errors: $(ctl errors)"
+ok balloon-cycles
 
 # Malformed host messages: a balloon request without num_pages (read as 0: an answer of no
 # pages), a 4-byte message, an unknown type; to ours only, an unballoon request announcing
