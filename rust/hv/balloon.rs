@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Balloon pages: memory a balloon driver takes from the guest and gives to the host, and the
-//! memory counters it reports.
+//! Balloon pages: memory a balloon driver takes from the guest and gives to the host, the memory
+//! counters it reports, memory it hot-adds ([`HotAddedMemory`], [`HotplugRegistration`]) and
+//! free memory it reports to the hypervisor ([`PageReportingRegistration`]).
 //!
 //! C source: [`drivers/hv/hv_balloon.c`](srctree/drivers/hv/hv_balloon.c)
-//! (`alloc_balloon_pages()`, `free_balloon_pages()`, `post_status()`); the C shims are in
+//! (`alloc_balloon_pages()`, `free_balloon_pages()`, `post_status()`, `hv_mem_hot_add()`,
+//! `hv_online_page()`, `hv_memory_notifier()`, `hv_free_page_report()`); the C shims are in
 //! `drivers/hv/vmbus/balloon_shim.c`.
 //!
 //! The C driver frees whatever page frame numbers the host names in an unballoon request. Here
@@ -263,10 +265,12 @@ extern "C" {
     fn hvrs_pfn_section_online(pfn: c_ulong) -> bool;
 }
 
-/// `HVRS_MEM_ONLINE` of the shim: `MEM_ONLINE` or `MEM_CANCEL_ONLINE`.
+/// `HVRS_MEM_ONLINE` of the shim: `MEM_ONLINE`.
 const HVRS_MEM_ONLINE: c_int = 1;
 /// `HVRS_MEM_OFFLINE` of the shim: `MEM_OFFLINE`.
 const HVRS_MEM_OFFLINE: c_int = 2;
+/// `HVRS_MEM_CANCEL_ONLINE` of the shim: `MEM_CANCEL_ONLINE`.
+const HVRS_MEM_CANCEL_ONLINE: c_int = 3;
 
 /// Whether the memory section of `pfn` is online (`online_section_nr(pfn_to_section_nr())`).
 pub fn pfn_section_online(pfn: u64) -> bool {
@@ -440,6 +444,11 @@ impl HotAddedMemory {
             .any(|b| b.contains(pfn) && b.contains(last))
     }
 
+    /// Forgets that `pfn` was kept offline.
+    fn unkeep(&self, pfn: u64) {
+        self.forget_kept(pfn, 1);
+    }
+
     /// Records `pfn` as kept offline.
     fn keep(&self, pfn: u64) {
         let mut blocks = self.blocks.lock();
@@ -484,6 +493,8 @@ impl OnlinePages<'_> {
             // `pfn` came from the kernel as a `c_ulong`.
             let cpfn = pfn as c_ulong;
             if backed(pfn) {
+                // Kept offline by an onlining that was cancelled, maybe: not any more.
+                self.memory.unkeep(pfn);
                 // SAFETY: The kernel is onlining the page (it passed it to the callback): it
                 // is present, offline and ours to give to the allocator.
                 if unsafe { hvrs_online_offline_page(cpfn) } {
@@ -605,6 +616,11 @@ impl<T: HotplugHandler> HotplugRegistration<T> {
         let handler = unsafe { &*ctx.cast::<T>() };
         match event {
             HVRS_MEM_ONLINE => handler.memory_event(MemoryEvent::Online),
+            HVRS_MEM_CANCEL_ONLINE => {
+                // The pages are offline memory again: none is kept by the callback any more.
+                handler.hot_added().forget_kept(pfn as u64, nr as u64);
+                handler.memory_event(MemoryEvent::Online);
+            }
             HVRS_MEM_OFFLINE => {
                 handler.hot_added().forget_kept(pfn as u64, nr as u64);
                 handler.memory_event(MemoryEvent::Offline {

@@ -98,8 +98,9 @@ unsigned long hvrs_memory_block_size_bytes(void)
 #include <linux/pfn.h>
 
 /* Events for the notifier callback (our numbering, not the kernel's). */
-#define HVRS_MEM_ONLINE 1		/* MEM_ONLINE or MEM_CANCEL_ONLINE */
+#define HVRS_MEM_ONLINE 1		/* MEM_ONLINE */
 #define HVRS_MEM_OFFLINE 2		/* MEM_OFFLINE */
+#define HVRS_MEM_CANCEL_ONLINE 3	/* MEM_CANCEL_ONLINE */
 
 typedef void (*hvrs_online_fn)(const void *ctx, unsigned long pfn, unsigned int order);
 typedef void (*hvrs_event_fn)(const void *ctx, int event, unsigned long start_pfn,
@@ -129,8 +130,11 @@ static int hvrs_memory_notifier(struct notifier_block *nb, unsigned long val, vo
 
 	switch (val) {
 	case MEM_ONLINE:
-	case MEM_CANCEL_ONLINE:
 		hvrs_hotplug_event(hvrs_hotplug_ctx, HVRS_MEM_ONLINE, mem->start_pfn, mem->nr_pages);
+		break;
+	case MEM_CANCEL_ONLINE:
+		hvrs_hotplug_event(hvrs_hotplug_ctx, HVRS_MEM_CANCEL_ONLINE, mem->start_pfn,
+				   mem->nr_pages);
 		break;
 	case MEM_OFFLINE:
 		hvrs_hotplug_event(hvrs_hotplug_ctx, HVRS_MEM_OFFLINE, mem->start_pfn, mem->nr_pages);
