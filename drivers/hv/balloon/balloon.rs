@@ -17,7 +17,10 @@
 //! - answers a hot-add request (a work item) by adding the memory to the kernel a memory block
 //!   at a time (`add_memory()`) and onlining, through its online-page callback, only the pages
 //!   the host backs; the region bookkeeping is `hv_proto::dm::hot_add`, the kernel side
-//!   [`HotAddedMemory`] and [`HotplugRegistration`].
+//!   [`HotAddedMemory`] and [`HotplugRegistration`];
+//! - when the hypervisor takes cold-discard hints, reports free memory through the kernel's page
+//!   reporting ([`PageReportingRegistration`], `HvExtCallMemoryHeatHint`), and stops after
+//!   repeated hypercall failures.
 //!
 //! Unlike the C driver, it can be unloaded: every ballooned page goes back to the kernel;
 //! hot-added memory stays online (memory is never removed) and the online-page callback is
@@ -25,10 +28,6 @@
 //! out ([`BalloonPages`]), whatever ranges the host names.
 //!
 //! The debugfs file `hv-balloon` shows the C driver's statistics.
-//!
-//! - when the hypervisor takes cold-discard hints, reports free memory through the kernel's page
-//!   reporting ([`PageReportingRegistration`], `HvExtCallMemoryHeatHint`), and stops after
-//!   repeated hypercall failures.
 //!
 //! Not implemented: hibernation (suspend/resume).
 
@@ -290,7 +289,7 @@ struct Balloon {
     /// Failed cold-discard hypercalls, counted as C counts `hv_hypercall_multi_failure`.
     hint_failures: Atomic<u32>,
     /// Free ranges reported to the hypervisor (logged on unbind).
-    pages_hinted: Atomic<u64>,
+    ranges_hinted: Atomic<u64>,
     /// Where the version negotiation stands; only the channel handler takes it.
     #[pin]
     negotiation: SpinLock<DmVersionNegotiation>,
@@ -340,7 +339,7 @@ impl WorkItem<HOT_ADD> for Balloon {
     }
 }
 
-/// The largest value of `hint_failures` before page reporting is turned off (`HV_MAX_FAILURES`).
+/// The count of `hint_failures` at which page reporting is turned off (`HV_MAX_FAILURES`).
 const HV_MAX_FAILURES: u32 = 2;
 
 impl FreePageReporter for Balloon {
@@ -355,7 +354,7 @@ impl FreePageReporter for Balloon {
         }
         let status = cold_discard_hint(ranges.get(..n).unwrap_or(&[]))?;
         if hv_result_success(status) {
-            self.pages_hinted.add(n as u64, Relaxed);
+            self.ranges_hinted.add(n as u64, Relaxed);
             return Ok(());
         }
         pr_err!(
@@ -902,7 +901,7 @@ impl Drop for BalloonData<'_> {
         // The registration holds a reference to `balloon`: take it, before the channel closes
         // as in C.
         drop(balloon.page_reporting.lock().take());
-        let hinted = balloon.pages_hinted.load(Relaxed);
+        let hinted = balloon.ranges_hinted.load(Relaxed);
         if hinted != 0 {
             pr_info!("{} free ranges were reported to the hypervisor\n", hinted);
         }
@@ -994,7 +993,7 @@ impl HvBalloon {
                 online_events: Atomic::new(0),
                 page_reporting <- kernel::new_mutex!(None),
                 hint_failures: Atomic::new(0),
-                pages_hinted: Atomic::new(0),
+                ranges_hinted: Atomic::new(0),
                 negotiation <- kernel::new_spinlock!(negotiation),
                 version_event <- Completion::new(),
                 caps_event <- Completion::new(),
