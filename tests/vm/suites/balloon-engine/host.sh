@@ -52,6 +52,9 @@ ok unballoon-floor
 # same for both stacks:
 # - a region not aligned to the memory block: add_memory() refuses it (EINVAL), no pages, a
 #   transient failure (result 0);
+# - a block at 1 GiB of which the host backs the first half (16384 pages): the block is added
+#   and onlined, the other half stays offline; then the second half without a region (a 16-byte
+#   request): the pages are covered now and brought online in the online block, none added;
 # - a region of 4 blocks from 1.5 GiB, the fourth overlapping the firmware's reserved memory at
 #   0x7ffdf000 (e820): 3 blocks (98304 pages) go in, add_memory() says EEXIST for the fourth,
 #   which turns hot-add off for good: a partial success (page_count < requested, result 1);
@@ -68,6 +71,8 @@ ha() { # name want args...
 }
 bad=0
 ha hot-add-misaligned "page_count=0 result=0" 0x400100 512 --region 0x400100,32768
+ha hot-add-half "page_count=16384 result=1" 0x40000 16384 --region 0x40000,32768
+ha hot-add-other-half "page_count=16384 result=1" 0x44000 16384
 ha hot-add-partial "page_count=98304 result=1" 0x60000 131072 --region 0x60000,131072
 ha hot-add-overlap "page_count=0 result=1" 0x10000 32768
 ctl errors --check >/dev/null || fail hot-add "protocol errors: $(ctl errors)"
