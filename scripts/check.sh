@@ -200,11 +200,12 @@ balloon_run() { # stack
 }
 balloon_run c
 # hv_balloon against the engine's Dynamic Memory back end, which checks every page returned:
-# 256 MiB, the floor with a process holding memory, hot-add answers, fallback to 1.0 and 0.3.
+# 256 MiB, the floor with a process holding memory, hot-add answers (misaligned, partial success
+# into memory the guest booted without: 2G of RAM, mem=1G), fallback to 1.0 and 0.3.
 balloon_engine_run() { # stack
 	vm_cmd "balloon-engine@$1" "$here/run-vm-engine.sh" --suite balloon-engine \
-		--name "balloon-engine@$1" --stack "$1" --qemu "$hvq" --timeout 900 \
-		--append hvrs.test_timeout=800
+		--name "balloon-engine@$1" --stack "$1" --qemu "$hvq" --timeout 900 --mem 2G \
+		--append mem=1G --append hvrs.test_timeout=800
 }
 balloon_engine_run c
 

@@ -14,16 +14,22 @@
 //! - answers a balloon request by allocating pages (2 MiB at a time, then 4 KiB ones), down to
 //!   the balloon floor, and sending their ranges in one or more balloon responses (a work item);
 //! - answers an unballoon request by giving the named pages back (in the channel handler);
-//! - answers a hot-add request as the C driver does when hot-add is off: success with no pages
-//!   added, which tells the host not to try again. Hot-add itself is not implemented yet.
+//! - answers a hot-add request (a work item) by adding the memory to the kernel a memory block
+//!   at a time (`add_memory()`) and onlining, through its online-page callback, only the pages
+//!   the host backs; the region bookkeeping is `hv_proto::dm::hot_add`, the kernel side
+//!   [`HotAddedMemory`] and [`HotplugRegistration`];
+//! - when the hypervisor takes cold-discard hints, reports free memory through the kernel's page
+//!   reporting ([`PageReportingRegistration`], `HvExtCallMemoryHeatHint`), and stops after
+//!   repeated hypercall failures.
 //!
-//! Unlike the C driver, it can be unloaded: every ballooned page goes back to the kernel. And
-//! it gives back only pages it ballooned out ([`BalloonPages`]), whatever ranges the host names.
+//! Unlike the C driver, it can be unloaded: every ballooned page goes back to the kernel;
+//! hot-added memory stays online (memory is never removed) and the online-page callback is
+//! removed at unbind, as C's `balloon_remove()` does. And it gives back only pages it ballooned
+//! out ([`BalloonPages`]), whatever ranges the host names.
 //!
 //! The debugfs file `hv-balloon` shows the C driver's statistics.
 //!
-//! Not implemented: hot-add, free page reporting (needs the cold-discard hint hypercall),
-//! hibernation (suspend/resume).
+//! Not implemented: hibernation (suspend/resume).
 
 // Unsafe code is only in `params`, which reads the C parameters, and `debugfs`.
 #![deny(unsafe_code)]
@@ -45,13 +51,17 @@ use kernel::{
 use vmbus::{
     hv::{
         balloon::{
-            mem_available_pages, memory_block_size_bytes, total_ram_pages,
-            vm_memory_committed_pages, BalloonPages,
+            cold_discard_hint, cold_discard_hint_supported, mem_available_pages,
+            memory_block_size_bytes, page_reporting_order, page_reporting_order_pageblock,
+            pfn_section_online, total_ram_pages, vm_memory_committed_pages, AddMemoryError,
+            BalloonPages, FreePageReporter, FreePages, HotAddedMemory, HotplugHandler,
+            HotplugRegistration, MemoryEvent, OnlinePages, PageReportingRegistration,
+            PAGE_REPORTING_CAPACITY,
         },
         channel::{Channel, ChannelHandler, ChannelIo, OpenChannel, OpenParams},
         device::Device,
         driver,
-        sync::Completion,
+        sync::{Completion, IrqSpinLock},
         system,
         workqueue::{cancel_delayed_work_sync, cancel_work_sync, system_percpu},
     },
@@ -59,11 +69,15 @@ use vmbus::{
     proto::{
         dm::{
             balloon_request_pages, balloon_response_header, capabilities_report,
-            compute_balloon_floor, dynmem_major_version, dynmem_minor_version, hot_add_response,
-            pages_committed, parse_host_message, status_report, unballoon_response, BalloonLimit,
-            DmCaps, DmHostMessage, DmInfoType, DmMemPageRange, DmNegotiationStep,
-            DmVersionNegotiation, DM_BALLOON_RESPONSE_MAX_RANGES, DM_RECV_BUFFER_SIZE,
-            DM_RING_SIZE, PAGES_IN_2M,
+            compute_balloon_floor, dynmem_major_version, dynmem_minor_version,
+            heat_hint::{
+                gpa_page_range, hv_result, hv_result_success, HV_STATUS_INVALID_PARAMETER,
+            },
+            hot_add::{hot_add_result, Begin, HotAddRequest, HotAddState},
+            hot_add_response, pages_committed, parse_host_message, status_report,
+            unballoon_response, BalloonLimit, DmCaps, DmHostMessage, DmInfoType, DmMemPageRange,
+            DmNegotiationStep, DmVersionNegotiation, DM_BALLOON_RESPONSE_MAX_RANGES,
+            DM_RECV_BUFFER_SIZE, DM_RING_SIZE, PAGES_IN_2M,
         },
         guid::HV_DM,
         ring::PacketType,
@@ -228,6 +242,10 @@ enum DmState {
 /// The work items of [`Balloon`].
 const BALLOON_UP: u64 = 0;
 const STATUS: u64 = 1;
+const HOT_ADD: u64 = 2;
+
+/// How long a hot-add waits for each added memory block to be onlined (5 s, as C).
+const ONLINE_TIMEOUT_MS: u32 = 5000;
 
 /// The driver's state for one device (`struct hv_dynmem_device`).
 #[pin_data]
@@ -250,6 +268,28 @@ struct Balloon {
     /// The pages given to the host.
     #[pin]
     pages: BalloonPages,
+    /// Whether hot-add requests are honoured (`do_hot_add`): the `hot_add` parameter at probe,
+    /// cleared for good when `add_memory()` says the address map precludes it (`EEXIST`).
+    do_hot_add: Atomic<bool>,
+    /// Memory blocks added and the pages kept offline in them.
+    #[pin]
+    hot_added: HotAddedMemory,
+    /// The hot-add regions (`ha_region_list` under `ha_lock`).
+    #[pin]
+    ha: SpinLock<KBox<HotAddState>>,
+    /// The request for the hot-add work (`ha_wrk`); the channel handler sets it (softirq).
+    #[pin]
+    ha_request: IrqSpinLock<Option<HotAddRequest>>,
+    /// Memory blocks onlined so far (any memory), which a hot-add waits for (`ol_waitevent`).
+    online_events: Atomic<u64>,
+    /// Free page reporting, when the hypervisor takes cold-discard hints (`pr_dev_info`).
+    /// Taken on unbind, or by the status work after repeated failures.
+    #[pin]
+    page_reporting: Mutex<Option<PageReportingRegistration<Balloon>>>,
+    /// Failed cold-discard hypercalls, counted as C counts `hv_hypercall_multi_failure`.
+    hint_failures: Atomic<u32>,
+    /// Free ranges reported to the hypervisor (logged on unbind).
+    ranges_hinted: Atomic<u64>,
     /// Where the version negotiation stands; only the channel handler takes it.
     #[pin]
     negotiation: SpinLock<DmVersionNegotiation>,
@@ -274,6 +314,9 @@ struct Balloon {
     /// Posts a status report every second (the C driver's `dm_thread_func` thread).
     #[pin]
     status_work: DelayedWork<Balloon, STATUS>,
+    /// Answers a hot-add request (`ha_wrk`).
+    #[pin]
+    ha_work: Work<Balloon, HOT_ADD>,
 }
 
 impl_has_work! {
@@ -282,6 +325,87 @@ impl_has_work! {
 
 impl_has_delayed_work! {
     impl HasDelayedWork<Self, STATUS> for Balloon { self.status_work }
+}
+
+impl_has_work! {
+    impl HasWork<Self, HOT_ADD> for Balloon { self.ha_work }
+}
+
+impl WorkItem<HOT_ADD> for Balloon {
+    type Pointer = Arc<Balloon>;
+
+    fn run(this: Arc<Balloon>) {
+        this.hot_add();
+    }
+}
+
+/// The count of `hint_failures` at which page reporting is turned off (`HV_MAX_FAILURES`).
+const HV_MAX_FAILURES: u32 = 2;
+
+impl FreePageReporter for Balloon {
+    /// Tells the hypervisor that `pages` are free and may be discarded (`hv_free_page_report()`).
+    fn report(&self, pages: FreePages<'_>) -> Result {
+        let mut ranges = [0u64; PAGE_REPORTING_CAPACITY];
+        let mut n = 0;
+        for ((pfn, len), slot) in pages.iter().zip(ranges.iter_mut()) {
+            // Page reporting gives whole, aligned power-of-two blocks; refuse anything else.
+            *slot = gpa_page_range(pfn, len).ok_or(EINVAL)?;
+            n += 1;
+        }
+        let status = cold_discard_hint(ranges.get(..n).unwrap_or(&[]))?;
+        if hv_result_success(status) {
+            self.ranges_hinted.add(n as u64, Relaxed);
+            return Ok(());
+        }
+        pr_err!(
+            "Cold memory discard hypercall failed with status {:x}\n",
+            status
+        );
+        if self.hint_failures.load(Relaxed) > 0 {
+            self.hint_failures.add(1, Relaxed);
+        }
+        if hv_result(status) == HV_STATUS_INVALID_PARAMETER {
+            pr_err!("Underlying Hyper-V does not support order less than 9. Hypercall failed\n");
+            let order = page_reporting_order_pageblock();
+            pr_err!("Defaulting to page_reporting_order {}\n", order);
+            self.hint_failures.add(1, Relaxed);
+        }
+        Err(EINVAL)
+    }
+}
+
+impl HotplugHandler for Balloon {
+    fn hot_added(&self) -> &HotAddedMemory {
+        &self.hot_added
+    }
+
+    /// Onlines the backed pages of a hot-add region, keeps the others offline
+    /// (`hv_online_page()`).
+    fn online_pages(&self, pages: OnlinePages<'_>) {
+        let mut ha = self.ha.lock();
+        let Some(region) = ha.region_of_online(pages.start_pfn(), pages.count()) else {
+            // Not in a region (any more): onlined as usual when `pages` drops.
+            return;
+        };
+        let onlined = pages.online_each(|pfn| ha.is_backed(region, pfn));
+        ha.pages_onlined += onlined;
+    }
+
+    /// Counts the onlined memory blocks and takes offlined pages off the online count
+    /// (`hv_memory_notifier()`).
+    fn memory_event(&self, event: MemoryEvent) {
+        match event {
+            MemoryEvent::Online => {
+                self.online_events.add(1, Relaxed);
+            }
+            MemoryEvent::Offline {
+                start_pfn,
+                nr_pages,
+            } => {
+                self.ha.lock().pages_offlined(start_pfn, nr_pages);
+            }
+        }
+    }
 }
 
 impl WorkItem<BALLOON_UP> for Balloon {
@@ -301,6 +425,14 @@ impl WorkItem<STATUS> for Balloon {
             return;
         }
         this.post_status();
+        // Not from the report callback: unregistering waits for it (C's `dm_thread_func()`).
+        if this.hint_failures.load(Relaxed) >= HV_MAX_FAILURES {
+            pr_err!(
+                "Multiple failures in cold memory discard hypercall, disabling page reporting\n"
+            );
+            drop(this.page_reporting.lock().take());
+            this.hint_failures.store(0, Relaxed);
+        }
         let period = msecs_to_jiffies(STATUS_PERIOD_MS);
         drop(system_percpu().enqueue_delayed::<_, STATUS>(this, period));
     }
@@ -320,25 +452,33 @@ impl Balloon {
         self.trans_id.fetch_add(1, Relaxed).wrapping_add(1)
     }
 
-    /// The committed pages reported to the host (`get_pages_committed()`); this driver adds
-    /// no memory, so nothing hot-added is offline.
+    /// The committed pages reported to the host (`get_pages_committed()`), with the hot-added
+    /// pages that are not online.
     fn pages_committed(&self) -> u64 {
+        let (added, onlined) = {
+            let ha = self.ha.lock();
+            (ha.pages_added, ha.pages_onlined)
+        };
         pages_committed(
             vm_memory_committed_pages(),
             self.pages.count(),
-            0,
-            0,
+            added,
+            onlined,
             compute_balloon_floor(total_ram_pages()),
         )
     }
 
     /// The numbers of the debugfs file (`hv_balloon_debug_show()`).
     fn stats(&self) -> debugfs::Stats {
+        let (added, onlined) = {
+            let ha = self.ha.lock();
+            (ha.pages_added, ha.pages_onlined)
+        };
         debugfs::Stats {
             version: self.version.load(Relaxed),
             state: self.state(),
-            pages_added: 0,
-            pages_onlined: 0,
+            pages_added: u32::try_from(added).unwrap_or(u32::MAX),
+            pages_onlined: u32::try_from(onlined).unwrap_or(u32::MAX),
             pages_ballooned: u32::try_from(self.pages.count()).unwrap_or(u32::MAX),
             pages_committed: self.pages_committed(),
             max_dynamic_page_count: self.max_dynamic_page_count.load(Relaxed),
@@ -526,28 +666,121 @@ impl Balloon {
         self.set_state(DmState::Initialized);
     }
 
-    /// Answers a hot-add request as the C driver does when hot-add is off (`hot_add_req()`
-    /// with `do_hot_add` false): success with no pages, so the host does not retry.
-    fn hot_add_request(&self, io: &ChannelIo<'_>, range: DmMemPageRange) {
+    /// Takes a hot-add request (the `DM_MEM_HOT_ADD_REQUEST` case of
+    /// `balloon_onchannelcallback()`): the work item answers it. A request that comes while
+    /// one is waiting replaces it, as in C.
+    fn hot_add_request(self: &Arc<Self>, request: HotAddRequest) {
         if self.state() == DmState::HotAdd as u32 {
             pr_warn!("Currently hot-adding\n");
         }
         self.set_state(DmState::HotAdd);
+        *self.ha_request.lock() = Some(request);
+        if !self.stopping.load(Relaxed) {
+            // Already queued: it takes the new request.
+            drop(system_percpu().enqueue::<_, HOT_ADD>(self.clone()));
+        }
+    }
+
+    /// Answers a hot-add request (`hot_add_req()`): adds and onlines what it can, then sends
+    /// the number of pages added; `result` is success if some were, or if hot-add is off (the
+    /// host then stops trying), else a failure the host may retry. May sleep.
+    fn hot_add(&self) {
+        let Some(request) = self.ha_request.lock().take() else {
+            return;
+        };
+        let pages = if self.do_hot_add.load(Relaxed) {
+            self.process_hot_add(request)
+        } else {
+            0
+        };
+        // Read again, as C: an `EEXIST` of this request turned hot-add off, which makes a
+        // request without pages a permanent failure.
+        let on = self.do_hot_add.load(Relaxed);
+        let page_count = u32::try_from(pages).unwrap_or(u32::MAX);
+        if !on || page_count == 0 {
+            if !self.allow_hibernation {
+                pr_err!("Memory hot add failed\n");
+            } else {
+                pr_info!("Ignore hot-add request!\n");
+            }
+        }
+        self.set_state(DmState::Initialized);
+        let resp = hot_add_response(self.next_trans_id(), page_count, hot_add_result(pages, on));
+        if let Err(e) = self.channel.send_inband(&[resp.as_bytes()], 0, false) {
+            pr_err_ratelimited!("Hot-add response failed: {:?}\n", e);
+        }
+    }
+
+    /// Adds and onlines the memory of a request (`process_hot_add()`, `handle_pg_range()`,
+    /// `hv_mem_hot_add()`); returns the pages the host may count as added.
+    fn process_hot_add(&self, request: HotAddRequest) -> u64 {
+        let range = request.range;
         pr_debug!(
-            "Hot-add request for {} pages at pfn {:#x}: hot-add is not supported\n",
+            "Hot adding {} pages starting at pfn {:#x}.\n",
             range.page_cnt(),
             range.start_page()
         );
-        if !self.allow_hibernation {
-            pr_err!("Memory hot add failed\n");
-        } else {
-            pr_info!("Ignore hot-add request!\n");
+        let begin = {
+            let mut ha = self.ha.lock();
+            let begin = ha.begin(request, pfn_section_online);
+            if let Begin::Work(work) = &begin {
+                if let Some((start, count)) = work.bring_online {
+                    // Pages of memory added before that the host backs now.
+                    pr_debug!("Online {} pages starting at pfn {:#x}\n", count, start);
+                    let mut onlined = 0;
+                    for pfn in start..start + count {
+                        if ha.is_backed(work.region, pfn) && self.hot_added.online_kept_page(pfn) {
+                            onlined += 1;
+                        }
+                    }
+                    ha.pages_onlined += onlined;
+                }
+            }
+            begin
+        };
+        let mut work = match begin {
+            Begin::NoPages(None) => return 0,
+            Begin::NoPages(Some(why)) => {
+                pr_err_ratelimited!(
+                    "Hot-add request for {} pages at pfn {:#x} (region {:?}) refused: {:?}\n",
+                    range.page_cnt(),
+                    range.start_page(),
+                    request.region.map(|r| (r.start_page(), r.page_cnt())),
+                    why
+                );
+                return 0;
+            }
+            Begin::Work(work) => work,
+        };
+        let chunk_pages = self.ha.lock().chunk_pages();
+        for _ in 0..work.chunks {
+            if self.stopping.load(Relaxed) {
+                break;
+            }
+            let Some(chunk) = self.ha.lock().next_chunk(&mut work) else {
+                break;
+            };
+            let onlined_before = self.online_events.load(Relaxed);
+            if let Err(AddMemoryError(e)) = self.hot_added.add_memory(chunk.start_pfn, chunk_pages)
+            {
+                pr_err!("hot_add memory failed error is {}\n", e.to_errno());
+                if e == EEXIST {
+                    // The guest's address map precludes hot-add: stop for good.
+                    self.do_hot_add.store(false, Relaxed);
+                }
+                self.ha.lock().chunk_failed(&work, chunk);
+                break;
+            }
+            // Wait for the block to be onlined (at once with the kernel's auto-online policy,
+            // else by user space), but go on after 5 s: it was added.
+            let mut waited = 0;
+            while self.online_events.load(Relaxed) == onlined_before && waited < ONLINE_TIMEOUT_MS {
+                fsleep(Delta::from_millis(10));
+                waited += 10;
+            }
+            self.post_status();
         }
-        self.set_state(DmState::Initialized);
-        let resp = hot_add_response(self.next_trans_id(), 0, true);
-        if let Err(e) = io.send_inband(&[resp.as_bytes()], 0, false) {
-            pr_err_ratelimited!("Hot-add response failed: {:?}\n", e);
-        }
+        self.ha.lock().finish(&work)
     }
 
     /// Handles one message of the host (`balloon_onchannelcallback()`).
@@ -595,7 +828,9 @@ impl Balloon {
                 self.set_state(DmState::BalloonDown);
                 self.balloon_down(io, more_pages, ranges.iter());
             }
-            DmHostMessage::HotAddRequest { range, .. } => self.hot_add_request(io, range),
+            DmHostMessage::HotAddRequest { range, region } => {
+                self.hot_add_request(HotAddRequest { range, region })
+            }
             DmHostMessage::Info {
                 info_type,
                 max_page_count,
@@ -651,6 +886,8 @@ impl ChannelHandler for Handler {
 struct BalloonData<'bound> {
     debugfs: Option<debugfs::File>,
     channel: Option<OpenChannel<'bound>>,
+    /// The online-page callback and memory notifier, while hot-add is possible.
+    hotplug: Option<HotplugRegistration<Balloon>>,
     balloon: Arc<Balloon>,
 }
 
@@ -661,10 +898,25 @@ impl Drop for BalloonData<'_> {
         let balloon = &self.balloon;
         drop(self.debugfs.take());
         balloon.stopping.store(true, Relaxed);
+        // The registration holds a reference to `balloon`: take it, before the channel closes
+        // as in C.
+        drop(balloon.page_reporting.lock().take());
+        let hinted = balloon.ranges_hinted.load(Relaxed);
+        if hinted != 0 {
+            pr_info!("{} free ranges were reported to the hypervisor\n", hinted);
+        }
         // No handler runs after this, so no work is queued any more.
         drop(self.channel.take());
         cancel_work_sync::<_, BALLOON_UP>(balloon);
+        cancel_work_sync::<_, HOT_ADD>(balloon);
         cancel_delayed_work_sync::<_, STATUS>(balloon);
+        // The memory stays; from now on the kernel onlines it as any memory (C's
+        // `restore_online_page_callback()` in `balloon_remove()`).
+        drop(self.hotplug.take());
+        let added = balloon.hot_added.pages();
+        if added != 0 {
+            pr_info!("{} hot-added pages stay in the kernel\n", added);
+        }
         let ballooned = balloon.pages.count();
         if ballooned != 0 {
             pr_warn!("Ballooned pages: {}\n", ballooned);
@@ -712,11 +964,9 @@ impl HvBalloon {
         } else {
             block
         };
-        if params::hot_add() {
-            // Not implemented: say so in the parameter too, and answer as C does with it off.
-            pr_info!("Memory hot-add is not implemented: hot_add turned off\n");
-            params::disable_hot_add();
-        }
+        // Without memory hotplug no request is honoured (C: `do_hot_add = false`).
+        let do_hot_add = params::hot_add() && block != 0;
+        let ha = KBox::new(HotAddState::new(ha_chunk_bytes / 4096), GFP_KERNEL)?;
         let (negotiation, request) = DmVersionNegotiation::start(1);
         // The buffers are allocated here, never on the stack (a page each).
         let recv = KVec::from_elem(0u8, DM_RECV_BUFFER_SIZE, GFP_KERNEL)?;
@@ -736,6 +986,14 @@ impl HvBalloon {
                 max_dynamic_page_count: Atomic::new(0),
                 balloon_request: Atomic::new(0),
                 pages <- BalloonPages::new(),
+                do_hot_add: Atomic::new(do_hot_add),
+                hot_added <- HotAddedMemory::new(),
+                ha <- kernel::new_spinlock!(ha),
+                ha_request <- vmbus::new_irq_spinlock!(None, c"hv_balloon::ha_request"),
+                online_events: Atomic::new(0),
+                page_reporting <- kernel::new_mutex!(None),
+                hint_failures: Atomic::new(0),
+                ranges_hinted: Atomic::new(0),
                 negotiation <- kernel::new_spinlock!(negotiation),
                 version_event <- Completion::new(),
                 caps_event <- Completion::new(),
@@ -744,6 +1002,7 @@ impl HvBalloon {
                 last_post <- kernel::new_mutex!(None),
                 balloon_work <- new_work!("hv_balloon::balloon_work"),
                 status_work <- new_delayed_work!("hv_balloon::status_work"),
+                ha_work <- new_work!("hv_balloon::ha_work"),
             }),
             GFP_KERNEL,
         )?;
@@ -752,15 +1011,35 @@ impl HvBalloon {
             recv_ring_size: DM_RING_SIZE,
             userdata: &[],
         };
+        // Before the channel opens, as C's `set_online_page_callback()`: the first hot-add
+        // request may come right after the capabilities.
+        let hotplug = if do_hot_add {
+            match HotplugRegistration::register(balloon.clone()) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    // Another driver (virtio-mem?) onlines hot-added memory.
+                    pr_err!(
+                        "Cannot set the online-page callback ({:?}): no hot-add\n",
+                        e
+                    );
+                    balloon.do_hot_add.store(false, Relaxed);
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let handler = Arc::new(Handler(balloon.clone()), GFP_KERNEL)?;
         let channel = dev.open_channel(&params, handler)?;
         let mut data = BalloonData {
             debugfs: None,
             channel: Some(channel),
+            hotplug,
             balloon: balloon.clone(),
         };
         // From here on, dropping `data` closes the channel (`vmbus_close()` on the error path).
         balloon.connect(&data, ha_chunk_bytes, &request)?;
+        balloon.enable_page_reporting();
         balloon.set_state(DmState::Initialized);
         data.debugfs = Some(debugfs::File::new(balloon.clone()));
         drop(
@@ -772,6 +1051,25 @@ impl HvBalloon {
 }
 
 impl Balloon {
+    /// Registers with free page reporting if the hypervisor takes cold-discard hints
+    /// (`enable_page_reporting()`); a failure is logged, as in C, and the driver goes on.
+    fn enable_page_reporting(self: &Arc<Self>) {
+        if !cold_discard_hint_supported() {
+            pr_debug!("Cold memory discard hint not supported by Hyper-V\n");
+            return;
+        }
+        match PageReportingRegistration::register(self.clone()) {
+            Ok(r) => {
+                *self.page_reporting.lock() = Some(r);
+                pr_info!(
+                    "Cold memory discard hint enabled with order {}\n",
+                    page_reporting_order()
+                );
+            }
+            Err(e) => pr_err!("Failed to enable cold memory discard: {}\n", e.to_errno()),
+        }
+    }
+
     /// Negotiates the version and reports the capabilities (`balloon_connect_vsp()`).
     fn connect(
         &self,

@@ -12,6 +12,9 @@
 //! reports its capabilities, then answers host balloon, unballoon and hot-add requests and
 //! sends a [`DmStatus`] every second. Page numbers and counts are in 4 KiB pages.
 
+pub mod heat_hint;
+pub mod hot_add;
+
 use core::mem::size_of;
 use zerocopy::{
     FromBytes,

@@ -278,14 +278,51 @@ fn hot_add_requests_and_answers() {
         false,
     )
     .unwrap();
-    assert_eq!(finished(&mut w, t).lines, ["page_count=0", "result=0"]);
+    assert_eq!(
+        finished(&mut w, t).lines,
+        ["requested=512", "page_count=0", "result=0"]
+    );
     let t = start(&mut w, "dm hot-add 0x100 512");
     assert_eq!(host_msgs(&mut w, relid)[0].len(), 16);
     w.send(relid, 6, dm::hot_add_response(6, 0, true).as_bytes(), false)
         .unwrap();
-    assert_eq!(finished(&mut w, t).lines, ["page_count=0", "result=1"]);
+    assert_eq!(
+        finished(&mut w, t).lines,
+        ["requested=512", "page_count=0", "result=1"]
+    );
     assert!(status(&mut w).contains(&"last_hot_add=page_count:0 result:1".into()));
+    // A partial success is fine.
+    let t = start(&mut w, "dm hot-add 0x40000 65536 --region 0x40000,65536");
+    host_msgs(&mut w, relid);
+    w.send(
+        relid,
+        7,
+        dm::hot_add_response(7, 32768, true).as_bytes(),
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        finished(&mut w, t).lines,
+        ["requested=65536", "page_count=32768", "result=1"]
+    );
     w.assert_no_errors();
+    // More pages than asked for is a protocol error.
+    let t = start(&mut w, "dm hot-add 0x40000 512");
+    host_msgs(&mut w, relid);
+    w.send(
+        relid,
+        8,
+        dm::hot_add_response(8, 513, true).as_bytes(),
+        false,
+    )
+    .unwrap();
+    finished(&mut w, t);
+    let e = w.errors();
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].contains("page_count 513 result 1 for a request of 512"),
+        "{e:?}"
+    );
 }
 
 #[test]

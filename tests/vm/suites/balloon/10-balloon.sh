@@ -36,13 +36,13 @@ grep -q '^pages_ballooned *: 0$' $f || fail "debugfs pages_ballooned: $(grep pag
 p=/sys/module/hv_balloon/parameters
 [ "$(stat -c %a $p/hot_add)" = 644 ] || fail "hot_add mode $(stat -c %a $p/hot_add)"
 [ "$(stat -c %a $p/pressure_report_delay)" = 644 ] || fail "pressure_report_delay mode"
-# Ours has no hot-add yet and says so by clearing the parameter at probe.
-if [ "$(hvrs_stack)" = rust ]; then want=N; else want=Y; fi
-[ "$(cat $p/hot_add)" = $want ] || fail "hot_add is $(cat $p/hot_add), want $want"
-if [ $want = N ]; then
-	dmesg | grep -q 'hv_balloon: Memory hot-add is not implemented: hot_add turned off' ||
-		fail "no message about hot_add being turned off"
-fi
+[ "$(cat $p/hot_add)" = Y ] || fail "hot_add is $(cat $p/hot_add), want Y"
+# Free page reporting needs the cold-discard hint, an extended hypercall that the project's QEMU
+# does not offer (no HV_ENABLE_EXTENDED_HYPERCALLS privilege): neither driver registers (only
+# the debug line "Cold memory discard hint not supported by Hyper-V", which Rust's pr_debug
+# prints in this kernel and C's does not).
+dmesg | grep -E 'hv_balloon: (Cold memory discard hint enabled|Failed to enable cold memory discard)' &&
+	fail "page reporting without the capability"
 # The delay counts down, one per skipped report (about one a second).
 wait_for 30 "[ \$(cat $p/pressure_report_delay) = 0 ]" ||
 	fail "pressure_report_delay did not count down: $(cat $p/pressure_report_delay)"

@@ -91,7 +91,8 @@ pub struct Dm {
     pub held: BTreeMap<u64, u64>,
     balloon: Option<BalloonOp>,
     unballoon: Option<(u64, u64)>,
-    hot_add: Option<u64>,
+    /// The outstanding hot-add request: token, pages requested.
+    hot_add: Option<(u64, u64)>,
     /// The last hot-add answer: page count, result.
     pub last_hot_add: Option<(u32, u32)>,
     /// The last balloon outcome: requested, pages, ranges, responses.
@@ -337,7 +338,7 @@ impl Device for Dm {
         let pending = [
             self.balloon.take().map(|o| o.token),
             self.unballoon.take().map(|u| u.0),
-            self.hot_add.take(),
+            self.hot_add.take().map(|h| h.0),
         ];
         for t in pending.into_iter().flatten() {
             ctx.finish(t, Reply::err("channel closed before the guest answered"));
@@ -459,13 +460,30 @@ impl Device for Dm {
                     .unwrap_or_default();
                 self.last_hot_add = Some((m.page_count, m.result));
                 match self.hot_add.take() {
-                    Some(token) => ctx.finish(
-                        token,
-                        Reply::ok(vec![
-                            format!("page_count={}", { m.page_count }),
-                            format!("result={}", { m.result }),
-                        ]),
-                    ),
+                    Some((token, requested)) => {
+                        // The guest may add fewer pages than asked (a partial success), never
+                        // more; `result` is 0 or 1.
+                        if u64::from(m.page_count) > requested || m.result > 1 {
+                            ctx.protocol_error(format!(
+                                "dm: MEM_HOT_ADD_RESPONSE page_count {} result {} for a request of {requested} pages",
+                                { m.page_count },
+                                { m.result }
+                            ));
+                        }
+                        ctx.log(format!(
+                            "dm: hot-add of {requested} pages answered page_count={} result={}",
+                            { m.page_count },
+                            { m.result }
+                        ));
+                        ctx.finish(
+                            token,
+                            Reply::ok(vec![
+                                format!("requested={requested}"),
+                                format!("page_count={}", { m.page_count }),
+                                format!("result={}", { m.result }),
+                            ]),
+                        )
+                    }
                     None => ctx.protocol_error("dm: MEM_HOT_ADD_RESPONSE without a request"),
                 }
             }
@@ -601,7 +619,7 @@ impl Device for Dm {
                 if !Self::send(ctx, b) {
                     return CmdResult::Done(Reply::err("channel not open"));
                 }
-                self.hot_add = Some(token);
+                self.hot_add = Some((token, cnt));
                 CmdResult::Pending {
                     timeout_ms: timeout_ms(args, 120),
                 }
