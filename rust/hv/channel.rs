@@ -31,6 +31,9 @@
 
 use core::ptr;
 
+mod gpa;
+pub use gpa::MpbRange;
+
 use kernel::{
     bindings,
     cpu::CpuId,

@@ -613,8 +613,11 @@ pub fn encode_gpa_direct(
     head[4..8].copy_from_slice(&1u32.to_le_bytes());
     head[8..12].copy_from_slice(&byte_count.to_le_bytes());
     head[12..16].copy_from_slice(&byte_offset.to_le_bytes());
-    for (dst, pfn) in tail.chunks_exact_mut(8).zip(pfns) {
-        dst.copy_from_slice(&pfn.to_le_bytes());
+    for (i, pfn) in pfns.iter().enumerate() {
+        // In range: `tail` holds 8 bytes per PFN.
+        if let Some(dst) = tail.get_mut(i * 8..i * 8 + 8) {
+            dst.copy_from_slice(&pfn.to_le_bytes());
+        }
     }
     Ok(len)
 }
