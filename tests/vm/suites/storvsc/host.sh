@@ -1,10 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # (Not executable on purpose: the guest runs every executable file of a suite.)
-# Host side of the storvsc-c suite (run by scripts/run-vm-engine.sh beside the VM): checks the
-# session the C hv_storvsc set up, sees the discard arrive as UNMAP, hot-adds and removes LUN 2,
-# grows LUN 0 when the guest asks, fails I/O with SRB errors for a while, and prints the
-# counters. Every wait is bounded.
+# Host side of the storvsc suite (run by scripts/run-vm-engine.sh beside the VM): checks the
+# session the guest's hv_storvsc (C or ours) set up, sees the discard arrive as UNMAP, hot-adds
+# and removes LUN 2, grows LUN 0 when the guest asks, fails I/O with SRB errors for a while,
+# withholds one completion until the guest resets the bus, and prints the counters. Every wait
+# is bounded.
 set -u
 . "$(dirname "$0")/config.sh"
 ctl() { "$HV_HOST" ctl --socket "$HV_HOST_CTL" "$@"; }
@@ -51,6 +52,17 @@ until [ "$(errors)" -ge $((e0 + 6)) ]; do
 done
 ctl scsi fault clear
 echo "injected SRB errors: $(($(errors) - e0))"
+# Host reset: withhold the next completion once the guest is ready, then expect a RESET_BUS
+# that releases it.
+wait_marker 0 2 "$MARK_RESET" 150 || fail "the guest never asked for the held request"
+ctl scsi fault drop-io 1 || fail "cannot set the drop-io fault"
+i=0
+until ctl scsi stats | sed -n 1p | grep -q ' resets=[1-9]'; do
+	i=$((i + 1))
+	[ $i -lt 150 ] || fail "the guest never reset the bus"
+	sleep 1
+done
+echo "the guest reset the bus"
 stats=$(ctl scsi stats)
 echo "$stats"
 echo "$stats" | grep -q 'unit_attentions=[1-9]' || fail "no unit attention was reported"
