@@ -32,6 +32,7 @@
 use core::ptr;
 
 mod gpa;
+mod recv;
 pub use gpa::MpbRange;
 
 use kernel::{

@@ -633,10 +633,11 @@ struct Handler(Arc<StorDevice>);
 impl ChannelHandler for Handler {
     fn on_channel_event(&self, io: &ChannelIo<'_>) {
         let stor = &self.0;
-        // Host packets are 64 bytes; room for more, which are ignored beyond the 64.
-        let mut buf = [0u8; 256];
+        // Host packets are 64 bytes (`STORVSC_MAX_PKT_SIZE`); longer ones are cut there, as C
+        // cuts at the channel's `max_pkt_size`, and counted as such.
+        let mut buf = [0u8; core::mem::size_of::<VstorPacket>()];
         loop {
-            let packet = match io.recv(&mut buf) {
+            let (packet, truncated) = match io.recv_truncated(&mut buf) {
                 Ok(Some(p)) => p,
                 Ok(None) => return,
                 Err(e) => {
@@ -644,6 +645,14 @@ impl ChannelHandler for Handler {
                     return;
                 }
             };
+            if truncated {
+                dev_warn_ratelimited!(
+                    stor.dev,
+                    "packet {:#x} longer than {} bytes, cut\n",
+                    packet.trans_id,
+                    buf.len()
+                );
+            }
             let Some(data) = buf.get(..packet.len) else {
                 return;
             };

@@ -92,7 +92,13 @@ struct hvrs_storvsc_host {
 	/* The Rust host state, set before scsi_add_host() and kept until the host is put. */
 	const void *rust;
 	struct Scsi_Host *host;
+	/*
+	 * NULL once destroyed. Unlike C, queueing (from the channel handler) and destroying
+	 * (unbind) are serialized by wq_lock, so that a host packet that arrives while the host
+	 * goes away cannot queue work on a destroyed workqueue.
+	 */
 	struct workqueue_struct *handle_error_wq;
+	spinlock_t wq_lock;
 	struct work_struct host_scan_work;
 };
 
@@ -268,6 +274,7 @@ struct Scsi_Host *hvrs_storvsc_host_alloc(void)
 	h = shost_priv(host);
 	memset(h, 0, sizeof(*h));
 	h->host = host;
+	spin_lock_init(&h->wq_lock);
 	h->handle_error_wq = alloc_ordered_workqueue("storvsc_error_wq_%d", 0, host->host_no);
 	if (!h->handle_error_wq) {
 		scsi_host_put(host);
@@ -313,13 +320,24 @@ int hvrs_scsi_add_device(struct Scsi_Host *host, unsigned int channel, unsigned 
 	return scsi_add_device(host, channel, id, lun);
 }
 
+/* Takes the error workqueue away from the queueing functions and destroys it (draining it). */
+static void hvrs_storvsc_destroy_wq(struct hvrs_storvsc_host *h)
+{
+	struct workqueue_struct *wq;
+	unsigned long flags;
+
+	spin_lock_irqsave(&h->wq_lock, flags);
+	wq = h->handle_error_wq;
+	h->handle_error_wq = NULL;
+	spin_unlock_irqrestore(&h->wq_lock, flags);
+	if (wq)
+		destroy_workqueue(wq);
+}
+
 /* storvsc_remove(): the error workqueue goes first, then the host. */
 void hvrs_storvsc_host_remove(struct Scsi_Host *host)
 {
-	struct hvrs_storvsc_host *h = hvrs_host(host);
-
-	destroy_workqueue(h->handle_error_wq);
-	h->handle_error_wq = NULL;
+	hvrs_storvsc_destroy_wq(hvrs_host(host));
 	scsi_remove_host(host);
 }
 
@@ -327,12 +345,7 @@ void hvrs_storvsc_host_remove(struct Scsi_Host *host)
  * was never removed (a probe that failed before scsi_add_host()). */
 void hvrs_scsi_host_put(struct Scsi_Host *host)
 {
-	struct hvrs_storvsc_host *h = hvrs_host(host);
-
-	if (h->handle_error_wq) {
-		destroy_workqueue(h->handle_error_wq);
-		h->handle_error_wq = NULL;
-	}
+	hvrs_storvsc_destroy_wq(hvrs_host(host));
 	scsi_host_put(host);
 }
 
@@ -340,9 +353,12 @@ void hvrs_scsi_host_put(struct Scsi_Host *host)
 void hvrs_storvsc_queue_host_scan(struct Scsi_Host *host)
 {
 	struct hvrs_storvsc_host *h = hvrs_host(host);
+	unsigned long flags;
 
+	spin_lock_irqsave(&h->wq_lock, flags);
 	if (h->handle_error_wq)
 		queue_work(h->handle_error_wq, &h->host_scan_work);
+	spin_unlock_irqrestore(&h->wq_lock, flags);
 }
 
 /* The deferred part of storvsc_handle_error(); false if it could not be queued. */
@@ -350,9 +366,9 @@ bool hvrs_storvsc_queue_lun_work(struct Scsi_Host *host, bool remove, u8 tgt_id,
 {
 	struct hvrs_storvsc_host *h = hvrs_host(host);
 	struct hvrs_storvsc_scan_work *wrk;
+	unsigned long flags;
+	bool queued = false;
 
-	if (!h->handle_error_wq)
-		return false;
 	wrk = kmalloc_obj(struct hvrs_storvsc_scan_work, GFP_ATOMIC);
 	if (!wrk)
 		return false;
@@ -360,8 +376,15 @@ bool hvrs_storvsc_queue_lun_work(struct Scsi_Host *host, bool remove, u8 tgt_id,
 	wrk->lun = lun;
 	wrk->tgt_id = tgt_id;
 	INIT_WORK(&wrk->work, remove ? hvrs_storvsc_remove_lun : hvrs_storvsc_device_scan);
-	queue_work(h->handle_error_wq, &wrk->work);
-	return true;
+	spin_lock_irqsave(&h->wq_lock, flags);
+	if (h->handle_error_wq) {
+		queue_work(h->handle_error_wq, &wrk->work);
+		queued = true;
+	}
+	spin_unlock_irqrestore(&h->wq_lock, flags);
+	if (!queued)
+		kfree(wrk);
+	return queued;
 }
 
 /* Commands. */
