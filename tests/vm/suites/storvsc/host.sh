@@ -4,8 +4,8 @@
 # Host side of the storvsc suite (run by scripts/run-vm-engine.sh beside the VM): checks the
 # session the guest's hv_storvsc (C or ours) set up, sees the discard arrive as UNMAP, hot-adds
 # and removes LUN 2, grows LUN 0 when the guest asks, fails I/O with SRB errors for a while,
-# withholds one completion until the guest resets the bus, and prints the counters. Every wait
-# is bounded.
+# withholds one completion until the guest resets the bus, sends completions the guest must
+# drop, and prints the counters. Every wait is bounded.
 set -u
 . "$(dirname "$0")/config.sh"
 ctl() { "$HV_HOST" ctl --socket "$HV_HOST_CTL" "$@"; }
@@ -63,6 +63,9 @@ until ctl scsi stats | sed -n 1p | grep -q ' resets=[1-9]'; do
 	sleep 1
 done
 echo "the guest reset the bus"
+# Completions with ids no request has, id 0, and a short one: the guest logs and drops them.
+wait_marker 0 3 "$MARK_BOGUS" 150 || fail "the guest never asked for the bogus completions"
+ctl scsi inject bad-completions || fail "cannot send the bogus completions"
 stats=$(ctl scsi stats)
 echo "$stats"
 echo "$stats" | grep -q 'unit_attentions=[1-9]' || fail "no unit attention was reported"
