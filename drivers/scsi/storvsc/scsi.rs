@@ -100,10 +100,8 @@ pub(crate) struct CmdInfo {
     pub(crate) tag: c_int,
 }
 
-/// `enum dma_data_direction`.
+/// `enum dma_data_direction` (`DMA_BIDIRECTIONAL`, 0, never reaches a SCSI LLD).
 pub(crate) mod dma_dir {
-    /// `DMA_BIDIRECTIONAL`.
-    pub(crate) const BIDIRECTIONAL: u8 = 0;
     /// `DMA_TO_DEVICE`.
     pub(crate) const TO_DEVICE: u8 = 1;
     /// `DMA_FROM_DEVICE`.

@@ -65,8 +65,8 @@ use vmbus::{
 use zerocopy::IntoBytes;
 
 use scsi::{
-    dma_dir, params, AddedHost, HostDriver, HostLimits, Inflight, QueueStatus, ResetStatus,
-    ScsiCmnd, ScsiDevice, ScsiHost,
+    dma_dir, params, AddedHost, CmdInfo, HostDriver, HostLimits, Inflight, QueueStatus,
+    ResetStatus, ScsiCmnd, ScsiDevice, ScsiHost,
 };
 
 /// `STORVSC_LOGGING_ERROR`: [`params::logging_level`] of error messages.
@@ -428,6 +428,41 @@ impl StorDevice {
         cmd.complete(result, outcome.resid);
     }
 
+    /// Builds the SRB of a command as `storvsc_queuecommand()` does, without the transfer
+    /// length; `None` for a data direction other than to, from or none.
+    fn build_srb(&self, info: &CmdInfo) -> Option<VmscsiRequest> {
+        let mut srb = VmscsiRequest {
+            length: core::mem::size_of::<VmscsiRequest>() as u16,
+            time_out_value: 60,
+            srb_flags: SRB_FLAGS_DISABLE_SYNCH_TRANSFER,
+            sense_info_length: STORVSC_SENSE_BUFFER_SIZE as u8,
+            ..Default::default()
+        };
+        if info.tagged {
+            srb.srb_flags |= SRB_FLAGS_QUEUE_ACTION_ENABLE | SRB_FLAGS_NO_QUEUE_FREEZE;
+            srb.queue_tag = SP_UNTAGGED;
+            srb.queue_action = SRB_SIMPLE_TAG_REQUEST;
+        }
+        let (data_in, flags) = match info.direction {
+            dma_dir::TO_DEVICE => (DataDirection::WRITE, SRB_FLAGS_DATA_OUT),
+            dma_dir::FROM_DEVICE => (DataDirection::READ, SRB_FLAGS_DATA_IN),
+            dma_dir::NONE => (DataDirection::UNKNOWN, SRB_FLAGS_NO_DATA_TRANSFER),
+            _ => return None,
+        };
+        srb.data_in = data_in;
+        srb.srb_flags |= flags;
+        srb.port_number = self.port;
+        srb.path_id = info.channel;
+        srb.target_id = info.id;
+        srb.lun = info.lun;
+        let cdb_len = usize::from(info.cdb_len).min(STORVSC_MAX_CMD_LEN);
+        srb.cdb_length = cdb_len as u8;
+        if let (Some(dst), Some(src)) = (srb.cdb.get_mut(..cdb_len), info.cdb.get(..cdb_len)) {
+            dst.copy_from_slice(src);
+        }
+        Some(srb)
+    }
+
     /// Waits, at most the driver's timeout, until the host completed every command in flight
     /// (`storvsc_wait_to_drain()`); returns `false` if some are left.
     fn wait_to_drain(&self) -> bool {
@@ -457,48 +492,12 @@ impl HostDriver for StorDevice {
             cmd.complete(set_host_byte(0, HostByte::NO_CONNECT), info.bufflen);
             return QueueStatus::Queued;
         }
-        let mut srb = VmscsiRequest {
-            length: core::mem::size_of::<VmscsiRequest>() as u16,
-            time_out_value: 60,
-            srb_flags: SRB_FLAGS_DISABLE_SYNCH_TRANSFER,
-            sense_info_length: STORVSC_SENSE_BUFFER_SIZE as u8,
-            ..Default::default()
+        let Some(mut srb) = self.build_srb(&info) else {
+            // DMA_BIDIRECTIONAL never comes here (C: WARN and -EINVAL).
+            dev_err_ratelimited!(self.dev, "Unexpected data direction: {}\n", info.direction);
+            cmd.complete(set_host_byte(0, HostByte::ERROR), info.bufflen);
+            return QueueStatus::Queued;
         };
-        if info.tagged {
-            srb.srb_flags |= SRB_FLAGS_QUEUE_ACTION_ENABLE | SRB_FLAGS_NO_QUEUE_FREEZE;
-            srb.queue_tag = SP_UNTAGGED;
-            srb.queue_action = SRB_SIMPLE_TAG_REQUEST;
-        }
-        match info.direction {
-            dma_dir::TO_DEVICE => {
-                srb.data_in = DataDirection::WRITE;
-                srb.srb_flags |= SRB_FLAGS_DATA_OUT;
-            }
-            dma_dir::FROM_DEVICE => {
-                srb.data_in = DataDirection::READ;
-                srb.srb_flags |= SRB_FLAGS_DATA_IN;
-            }
-            dma_dir::NONE => {
-                srb.data_in = DataDirection::UNKNOWN;
-                srb.srb_flags |= SRB_FLAGS_NO_DATA_TRANSFER;
-            }
-            d => {
-                // DMA_BIDIRECTIONAL never comes here (C: WARN and -EINVAL).
-                dev_err_ratelimited!(self.dev, "Unexpected data direction: {}\n", d);
-                let _ = dma_dir::BIDIRECTIONAL;
-                cmd.complete(set_host_byte(0, HostByte::ERROR), info.bufflen);
-                return QueueStatus::Queued;
-            }
-        }
-        srb.port_number = self.port;
-        srb.path_id = info.channel;
-        srb.target_id = info.id;
-        srb.lun = info.lun;
-        let cdb_len = usize::from(info.cdb_len).min(STORVSC_MAX_CMD_LEN);
-        srb.cdb_length = cdb_len as u8;
-        if let (Some(dst), Some(src)) = (srb.cdb.get_mut(..cdb_len), info.cdb.get(..cdb_len)) {
-            dst.copy_from_slice(src);
-        }
 
         // The data buffer as one GPA range over 4 KiB pages.
         let bufflen = info.bufflen;

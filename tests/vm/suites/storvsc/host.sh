@@ -21,7 +21,12 @@ wait_marker() {
 }
 ctl wait open scsi --timeout 150 >/dev/null || fail "the SCSI channel never opened"
 ctl scsi wait ready --timeout 60 || fail "storvsc never finished its initialization"
-ctl scsi status
+status=$(ctl scsi status)
+echo "$status"
+# The version the guest negotiated: 6.2, or the cap of the run (hvrs.vstor=X.Y on the guest's
+# command line, with the engine's `--device scsi,vstor=X.Y`), reached by falling back.
+vstor=$(sed -n 's/.*hvrs\.vstor=\([0-9.]*\).*/\1/p' "$LOG" | head -n 1)
+echo "$status" | grep -q "^version=${vstor:-6.2}\$" || fail "negotiated $(echo "$status" | grep version=), expected ${vstor:-6.2}"
 ctl scsi luns
 ctl scsi wait unmaps 1 --timeout 500 || fail "no UNMAP reached the host"
 # With more than one vCPU the guest opened subchannels; blk-mq must have used them.
