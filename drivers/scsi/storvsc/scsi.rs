@@ -686,6 +686,17 @@ impl Inflight {
         Some(ScsiCmnd { ptr })
     }
 
+    /// Takes every command in flight out, for a channel the host rescinded: it will complete
+    /// none of them.
+    pub(crate) fn take_all(&self) -> impl Iterator<Item = ScsiCmnd> + '_ {
+        self.slots.iter().filter_map(|slot| {
+            let ptr = NonNull::new(slot.xchg(core::ptr::null_mut(), Acquire))?;
+            self.count.fetch_sub(1u32, Relaxed);
+            // INVARIANT: A non-NULL slot held a command's token, now taken out of the table.
+            Some(ScsiCmnd { ptr })
+        })
+    }
+
     /// Returns the number of commands in flight.
     pub(crate) fn len(&self) -> u32 {
         self.count.load(Relaxed)

@@ -669,8 +669,27 @@ struct StorData<'bound> {
 
 impl Drop for StorData<'_> {
     /// `storvsc_remove()`: removes the host (every command completes), stops new requests,
-    /// waits for what is still in flight, and closes the channel.
+    /// waits for what is still in flight, and closes the channel. After a rescind, the
+    /// commands in flight are failed first (`DID_NO_CONNECT`): the host will not answer them.
     fn drop(&mut self) {
+        if self.stor.channels.primary.is_rescinded() {
+            // The host completes nothing any more: fail what is in flight, or removing the
+            // host would wait for it forever.
+            let mut failed = 0u32;
+            for cmd in self.stor.inflight.take_all() {
+                cmd.dma_unmap();
+                let resid = cmd.bufflen();
+                cmd.complete(set_host_byte(0, HostByte::NO_CONNECT), resid);
+                failed += 1;
+            }
+            if failed != 0 {
+                dev_warn!(
+                    self.stor.dev,
+                    "channel rescinded: {} commands in flight failed\n",
+                    failed
+                );
+            }
+        }
         drop(self.added.take());
         self.stor.destroy.store(true, Relaxed);
         if !self.stor.wait_to_drain() {
