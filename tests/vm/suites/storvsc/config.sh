@@ -13,6 +13,7 @@ MARK_GROWN=HVRS-RESIZE-SEEN
 MARK_FAULTS=HVRS-FAULTS-READY
 MARK_RESET=HVRS-RESET-READY
 MARK_BOGUS=HVRS-BOGUS-READY
+MARK_RESCIND=HVRS-RESCIND-READY
 
 # Prints the sd name (sda, ...) of LUN $1 of target 0 on the storvsc host, or nothing.
 lun_dev() {
