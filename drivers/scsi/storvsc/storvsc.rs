@@ -118,8 +118,10 @@ impl Kind {
 /// A request of the driver itself (initialization or reset) waiting for its completion.
 #[pin_data]
 struct Waiter {
+    /// Completed by the channel handler when the reply came.
     #[pin]
     done: Completion,
+    /// The reply, put there before `done` is completed.
     #[pin]
     reply: IrqSpinLock<Option<VstorPacket>>,
 }
@@ -158,20 +160,27 @@ impl Channels {
 pub(crate) struct StorDevice {
     /// The VMBus device, for messages.
     dev: ARef<KDevice>,
+    /// The controller kind of the id table.
     kind: Kind,
+    /// The SCSI host (a reference, put when the driver's state goes).
     host: ScsiHost,
     /// The SRB port: the host number.
     port: u8,
+    /// The channels requests go out on.
     channels: Channels,
+    /// The commands in flight by request id.
     inflight: Inflight,
     /// The negotiated VMSTOR version (`vmstor_proto_version`; per device here).
     version: Atomic<u32>,
     /// Set when the device goes away: no new requests (`destroy`).
     destroy: Atomic<bool>,
-    /// Port and node WWN of an FC adapter (`port_name`, `node_name`).
+    /// The active port's WWN of an FC adapter (`port_name`); kept, not shown yet (no FC
+    /// transport class).
     wwn: Atomic<u64>,
+    /// The waiter of the initialization request in progress (`init_request`).
     #[pin]
     init_waiter: IrqSpinLock<Option<Arc<Waiter>>>,
+    /// The waiter of the bus reset in progress (`reset_request`).
     #[pin]
     reset_waiter: IrqSpinLock<Option<Arc<Waiter>>>,
 }
@@ -203,6 +212,7 @@ impl StorDevice {
         &self.host
     }
 
+    /// Returns the negotiated VMSTOR version (0 before the negotiation).
     fn version(&self) -> VmstorProtocolVersion {
         VmstorProtocolVersion(self.version.load(Relaxed) as u16)
     }
@@ -662,8 +672,11 @@ impl ChannelHandler for Handler {
 
 /// A bound controller: the SCSI host, removed first on unbind, then the channel.
 struct StorData<'bound> {
+    /// The SCSI host once added.
     added: Option<AddedHost>,
+    /// The primary channel, open.
     channel: Option<OpenChannel<'bound>>,
+    /// The driver's state, shared with the channel handler and the SCSI host.
     stor: Arc<StorDevice>,
 }
 
@@ -703,6 +716,7 @@ impl Drop for StorData<'_> {
     }
 }
 
+/// The `hv_storvsc` VMBus driver.
 struct HvStorvsc;
 
 vmbus::vmbus_device_table!(
