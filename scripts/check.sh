@@ -251,7 +251,7 @@ storvsc_run rust
 storvsc_run rust 5.1
 # Ours only: the host rescinds the controller with requests in flight; it must go away without
 # hanging. The C driver of 7.2 waits for answers that never come (seen here: the controller
-# still there when the test's 120 s ran out), so it has no run.
+# still there when the test's 120 s ran out, then a hung-task report), so it has no run.
 vm_cmd storvsc-rescind@rust "$here/run-vm-engine.sh" --suite storvsc-rescind --name storvsc-rescind@rust \
 	--stack rust --qemu "$hvq" --smp 2 --timeout 400
 # Our hv_balloon with the same suite, then its numbers against the C driver's of this run.
