@@ -123,6 +123,7 @@ extern "C" {
     fn hvrs_storvsc_host_alloc() -> *mut RawHost;
     fn hvrs_scsi_host_no(host: *mut RawHost) -> u32;
     fn hvrs_storvsc_host_set_rust(host: *mut RawHost, rust: *const c_void);
+    fn hvrs_storvsc_host_clear_rust(host: *mut RawHost);
     fn hvrs_scsi_add_host(host: *mut RawHost, parent: *mut c_void, lim: *const HostLimits)
         -> c_int;
     fn hvrs_scsi_scan_host(host: *mut RawHost);
@@ -244,8 +245,9 @@ pub(crate) enum ResetStatus {
 ///
 /// # Safety
 ///
-/// `rust` is NULL or was stored by [`AddedHost::new`] and is not yet cleared by its `drop`:
-/// the `Arc` it came from is alive.
+/// `rust` is NULL or was read, under the shim's SRCU read lock that is held for `'a`, from a
+/// host's private data where [`AddedHost::new`] stored it: [`AddedHost`]'s `drop` clears it
+/// and waits for such readers before the `Arc` it came from can go.
 unsafe fn driver<'a>(rust: *const c_void) -> Option<&'a Driver> {
     // SAFETY: As the caller guarantees, a non-NULL `rust` points at a live `Driver`.
     unsafe { rust.cast::<Driver>().as_ref() }
@@ -255,7 +257,8 @@ unsafe fn driver<'a>(rust: *const c_void) -> Option<&'a Driver> {
 ///
 /// # Safety
 ///
-/// Called by `storvsc_shim.c` for a command the midlayer hands over; `rust` as [`driver`].
+/// Called by `storvsc_shim.c` for a command the midlayer hands over, with `rust` read under
+/// the shim's SRCU read lock as [`driver`] requires.
 #[no_mangle]
 unsafe extern "C" fn hvrs_storvsc_queuecommand(rust: *const c_void, cmd: *mut RawCmd) -> c_int {
     let Some(cmd) = NonNull::new(cmd) else {
@@ -263,7 +266,7 @@ unsafe extern "C" fn hvrs_storvsc_queuecommand(rust: *const c_void, cmd: *mut Ra
     };
     // INVARIANT: The midlayer hands the command to the driver, which completes it once.
     let cmd = ScsiCmnd { ptr: cmd };
-    // SAFETY: `rust` is the host's driver, valid while the host can queue commands.
+    // SAFETY: The shim read `rust` under its SRCU read lock, held during this call.
     let Some(driver) = (unsafe { driver(rust) }) else {
         // The host is going away: fail the command as a gone device.
         cmd.complete(0x01 << 16, 0);
@@ -279,10 +282,11 @@ unsafe extern "C" fn hvrs_storvsc_queuecommand(rust: *const c_void, cmd: *mut Ra
 ///
 /// # Safety
 ///
-/// Called by `storvsc_shim.c`; `rust` as [`driver`].
+/// Called by `storvsc_shim.c`, with `rust` read under the shim's SRCU read lock as [`driver`]
+/// requires.
 #[no_mangle]
 unsafe extern "C" fn hvrs_storvsc_host_reset(rust: *const c_void) -> c_int {
-    // SAFETY: `rust` is the host's driver, valid while the host has commands.
+    // SAFETY: The shim read `rust` under its SRCU read lock, held during this call.
     match unsafe { driver(rust) } {
         Some(driver) => driver.host_reset() as c_int,
         None => ResetStatus::Failed as c_int,
@@ -293,10 +297,11 @@ unsafe extern "C" fn hvrs_storvsc_host_reset(rust: *const c_void) -> c_int {
 ///
 /// # Safety
 ///
-/// Called by `storvsc_shim.c` with a device being configured; `rust` as [`driver`].
+/// Called by `storvsc_shim.c` with a device being configured, with `rust` read under the
+/// shim's SRCU read lock as [`driver`] requires.
 #[no_mangle]
 unsafe extern "C" fn hvrs_storvsc_sdev_configure(rust: *const c_void, sdev: *mut RawSdev) {
-    // SAFETY: `rust` is the host's driver, valid while the host scans.
+    // SAFETY: The shim read `rust` under its SRCU read lock, held during this call.
     let Some(driver) = (unsafe { driver(rust) }) else {
         return;
     };
@@ -377,7 +382,8 @@ impl Drop for ScsiHost {
 /// # Invariants
 ///
 /// The host's private data points at `driver` from the successful `scsi_add_host()` until
-/// `drop` has removed the host; `driver` keeps the host alive.
+/// `drop` has removed the host and waited for the callbacks that read it; `driver` keeps the
+/// host alive.
 pub(crate) struct AddedHost {
     driver: Arc<Driver>,
 }
@@ -408,8 +414,8 @@ impl AddedHost {
         // live, bound device; `limits` is readable.
         let ret = unsafe { hvrs_scsi_add_host(host, parent_raw, limits) };
         if ret != 0 {
-            // SAFETY: The host was not added, so no callback can run any more.
-            unsafe { hvrs_storvsc_host_set_rust(host, core::ptr::null()) };
+            // SAFETY: The host is alive; process context (the call waits for callbacks).
+            unsafe { hvrs_storvsc_host_clear_rust(host) };
             return Err(Error::from_errno(ret));
         }
         // INVARIANT: Added, with the private data pointing at `driver`.
@@ -442,8 +448,10 @@ impl Drop for AddedHost {
         let host = self.driver.host().ptr.as_ptr();
         // SAFETY: The host was added (type invariant); process context.
         unsafe { hvrs_storvsc_host_remove(host) };
-        // SAFETY: Removed: the midlayer calls no more callbacks of the host.
-        unsafe { hvrs_storvsc_host_set_rust(host, core::ptr::null()) };
+        // SAFETY: The host is alive (`self.driver` holds it); process context. Once this
+        // returns, no callback uses `self.driver` through the host any more, so the `Arc` may
+        // go with `self`.
+        unsafe { hvrs_storvsc_host_clear_rust(host) };
     }
 }
 

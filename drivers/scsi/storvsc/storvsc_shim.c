@@ -14,6 +14,7 @@
 #include <linux/scatterlist.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/srcu.h>
 #include <linux/workqueue.h>
 #include <scsi/scsi.h>
 #include <scsi/scsi_cmnd.h>
@@ -87,9 +88,17 @@ int hvrs_storvsc_queuecommand(const void *rust, struct scsi_cmnd *cmd);
 int hvrs_storvsc_host_reset(const void *rust);
 void hvrs_storvsc_sdev_configure(const void *rust, struct scsi_device *sdev);
 
+/*
+ * The template's callbacks read a host's Rust state under this SRCU, and unbind waits for
+ * them after clearing it (hvrs_storvsc_host_clear_rust()): a callback that races with the
+ * removal of the host (e.g. a host reset through SG_SCSI_RESET on a device still open) sees
+ * the state alive or NULL, never freed.
+ */
+DEFINE_STATIC_SRCU(hvrs_storvsc_srcu);
+
 /* shost_priv() of our hosts (struct hv_host_device in C). */
 struct hvrs_storvsc_host {
-	/* The Rust host state, set before scsi_add_host() and kept until the host is put. */
+	/* The Rust host state, from before scsi_add_host() until unbind; NULL outside. */
 	const void *rust;
 	struct Scsi_Host *host;
 	/*
@@ -165,13 +174,20 @@ static void hvrs_storvsc_remove_lun(struct work_struct *work)
 
 static enum scsi_qc_status hvrs_queuecommand(struct Scsi_Host *host, struct scsi_cmnd *cmd)
 {
-	return hvrs_storvsc_queuecommand(hvrs_host(host)->rust, cmd) ?
-		SCSI_MLQUEUE_DEVICE_BUSY : 0;
+	int idx = srcu_read_lock(&hvrs_storvsc_srcu);
+	int busy = hvrs_storvsc_queuecommand(READ_ONCE(hvrs_host(host)->rust), cmd);
+
+	srcu_read_unlock(&hvrs_storvsc_srcu, idx);
+	return busy ? SCSI_MLQUEUE_DEVICE_BUSY : 0;
 }
 
 static int hvrs_host_reset(struct scsi_cmnd *cmd)
 {
-	return hvrs_storvsc_host_reset(hvrs_host(cmd->device->host)->rust);
+	int idx = srcu_read_lock(&hvrs_storvsc_srcu);
+	int ret = hvrs_storvsc_host_reset(READ_ONCE(hvrs_host(cmd->device->host)->rust));
+
+	srcu_read_unlock(&hvrs_storvsc_srcu, idx);
+	return ret;
 }
 
 /* storvsc_eh_timed_out(): the host answers every command; never abort. */
@@ -189,7 +205,10 @@ static int hvrs_sdev_init(struct scsi_device *sdev)
 
 static int hvrs_sdev_configure(struct scsi_device *sdev, struct queue_limits *lim)
 {
-	hvrs_storvsc_sdev_configure(hvrs_host(sdev->host)->rust, sdev);
+	int idx = srcu_read_lock(&hvrs_storvsc_srcu);
+
+	hvrs_storvsc_sdev_configure(READ_ONCE(hvrs_host(sdev->host)->rust), sdev);
+	srcu_read_unlock(&hvrs_storvsc_srcu, idx);
 	return 0;
 }
 
@@ -252,6 +271,7 @@ struct hvrs_scsi_limits {
 struct Scsi_Host *hvrs_storvsc_host_alloc(void);
 unsigned int hvrs_scsi_host_no(struct Scsi_Host *host);
 void hvrs_storvsc_host_set_rust(struct Scsi_Host *host, const void *rust);
+void hvrs_storvsc_host_clear_rust(struct Scsi_Host *host);
 int hvrs_scsi_add_host(struct Scsi_Host *host, struct device *parent,
 		       const struct hvrs_scsi_limits *lim);
 void hvrs_scsi_scan_host(struct Scsi_Host *host);
@@ -291,7 +311,14 @@ unsigned int hvrs_scsi_host_no(struct Scsi_Host *host)
 
 void hvrs_storvsc_host_set_rust(struct Scsi_Host *host, const void *rust)
 {
-	hvrs_host(host)->rust = rust;
+	WRITE_ONCE(hvrs_host(host)->rust, rust);
+}
+
+/* Clears the Rust state and waits until no callback uses it any more; may sleep. */
+void hvrs_storvsc_host_clear_rust(struct Scsi_Host *host)
+{
+	WRITE_ONCE(hvrs_host(host)->rust, NULL);
+	synchronize_srcu(&hvrs_storvsc_srcu);
 }
 
 /* The limits of storvsc_probe(), then scsi_add_host(). */
