@@ -31,6 +31,10 @@
 
 use core::ptr;
 
+mod gpa;
+mod recv;
+pub use gpa::MpbRange;
+
 use kernel::{
     bindings,
     cpu::CpuId,

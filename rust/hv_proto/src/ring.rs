@@ -563,6 +563,63 @@ impl OutgoingPacket<'_> {
             ext_header: &[],
         }
     }
+
+    /// Returns a GPA-direct packet (`VM_PKT_DATA_USING_GPA_DIRECT`) whose extended header
+    /// `ext_header` was built by [`encode_gpa_direct`], asking for a completion
+    /// (`vmbus_sendpacket_mpb_desc()` always does).
+    pub const fn gpa_direct(trans_id: u64, ext_header: &[u8]) -> OutgoingPacket<'_> {
+        OutgoingPacket {
+            packet_type: PacketType::DATA_USING_GPA_DIRECT,
+            flags: VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED,
+            trans_id,
+            ext_header,
+        }
+    }
+}
+
+/// Returns the size in bytes of the extended header of a GPA-direct packet with one range of
+/// `pfn_count` pages: `reserved` and `range_cnt`, the range's `len` and `offset`, its PFNs.
+pub const fn gpa_direct_header_len(pfn_count: usize) -> usize {
+    8 + 8 + 8 * pfn_count
+}
+
+/// Writes the extended header of a GPA-direct packet with one range into `out`
+/// (`struct vmbus_packet_mpb_array` after the descriptor, as `vmbus_sendpacket_mpb_desc()`
+/// sends it): `byte_count` bytes starting `byte_offset` bytes into the first of the 4 KiB
+/// pages `pfns`. Returns the bytes written, [`gpa_direct_header_len`] of `pfns.len()`.
+///
+/// # Errors
+///
+/// [`RingError::InvalidArgument`] for an empty range, an offset of a page or more, a PFN count
+/// other than the pages the range spans, or an `out` too small.
+pub fn encode_gpa_direct(
+    byte_offset: u32,
+    byte_count: u32,
+    pfns: &[u64],
+    out: &mut [u8],
+) -> Result<usize, RingError> {
+    if byte_count == 0 || byte_offset >= HV_PAGE_SIZE {
+        return Err(RingError::InvalidArgument);
+    }
+    let pages = (u64::from(byte_offset) + u64::from(byte_count)).div_ceil(u64::from(HV_PAGE_SIZE));
+    if u64::try_from(pfns.len()).ok() != Some(pages) {
+        return Err(RingError::InvalidArgument);
+    }
+    let len = gpa_direct_header_len(pfns.len());
+    let out = out.get_mut(..len).ok_or(RingError::InvalidArgument)?;
+    let (head, tail) = out.split_at_mut(16);
+    // `reserved` (0) and `range_cnt` (1), then the range's `len` and `offset`.
+    head[..4].copy_from_slice(&0u32.to_le_bytes());
+    head[4..8].copy_from_slice(&1u32.to_le_bytes());
+    head[8..12].copy_from_slice(&byte_count.to_le_bytes());
+    head[12..16].copy_from_slice(&byte_offset.to_le_bytes());
+    for (i, pfn) in pfns.iter().enumerate() {
+        // In range: `tail` holds 8 bytes per PFN.
+        if let Some(dst) = tail.get_mut(i * 8..i * 8 + 8) {
+            dst.copy_from_slice(&pfn.to_le_bytes());
+        }
+    }
+    Ok(len)
 }
 
 /// The writing end of a ring.

@@ -486,6 +486,262 @@ impl VstorPacket {
     }
 }
 
+/// `SCSI_SENSE_BUFFERSIZE`: bytes of the midlayer's sense buffer of a command.
+pub const SCSI_SENSE_BUFFERSIZE: usize = 96;
+
+/// `SAM_STAT_CHECK_CONDITION`: the SCSI status that comes with sense data.
+pub const SAM_STAT_CHECK_CONDITION: u8 = 0x02;
+
+/// SCSI operation codes the driver looks at (`include/scsi/scsi_proto.h`).
+pub mod opcode {
+    /// `TEST_UNIT_READY`.
+    pub const TEST_UNIT_READY: u8 = 0x00;
+    /// `INQUIRY`.
+    pub const INQUIRY: u8 = 0x12;
+    /// `MODE_SENSE`.
+    pub const MODE_SENSE: u8 = 0x1a;
+    /// `SET_WINDOW`.
+    pub const SET_WINDOW: u8 = 0x24;
+    /// `WRITE_SAME`.
+    pub const WRITE_SAME: u8 = 0x41;
+    /// `MODE_SENSE_10`.
+    pub const MODE_SENSE_10: u8 = 0x5a;
+    /// `PERSISTENT_RESERVE_IN`.
+    pub const PERSISTENT_RESERVE_IN: u8 = 0x5e;
+    /// `ATA_16`.
+    pub const ATA_16: u8 = 0x85;
+    /// `MAINTENANCE_IN`.
+    pub const MAINTENANCE_IN: u8 = 0xa3;
+    /// `ATA_12`.
+    pub const ATA_12: u8 = 0xa1;
+}
+
+open_enum! {
+    /// The host byte of a SCSI command's result (`enum scsi_host_status`,
+    /// `include/scsi/scsi_status.h`): bits 16..23 of `scmd->result`.
+    pub struct HostByte(u8) {
+        /// `DID_OK`.
+        OK = 0x00,
+        /// `DID_NO_CONNECT`: the LUN is gone.
+        NO_CONNECT = 0x01,
+        /// `DID_BAD_TARGET`.
+        BAD_TARGET = 0x04,
+        /// `DID_ERROR`: an internal error; the midlayer retries, then fails the I/O.
+        ERROR = 0x07,
+        /// `DID_PASSTHROUGH`: the error goes to the issuer of an ATA pass-through as is.
+        PASSTHROUGH = 0x0a,
+        /// `DID_REQUEUE`: requeue the command without counting a retry.
+        REQUEUE = 0x0d,
+    }
+}
+
+/// Returns `result` with its host byte replaced by `host` (`set_host_byte()`).
+pub const fn set_host_byte(result: u32, host: HostByte) -> u32 {
+    (result & 0xff00_ffff) | ((host.0 as u32) << 16)
+}
+
+/// Returns the additional sense code and qualifier of `sense` if it is valid fixed or descriptor
+/// format sense data (`scsi_normalize_sense()`), else `None`.
+pub fn sense_asc_ascq(sense: &[u8]) -> Option<(u8, u8)> {
+    let code = *sense.first()? & 0x7f;
+    if code & 0x70 != 0x70 {
+        return None;
+    }
+    if code >= 0x72 {
+        // Descriptor format: ASC and ASCQ at bytes 2 and 3.
+        Some((sense.get(2).copied()?, sense.get(3).copied().unwrap_or(0)))
+    } else {
+        // Fixed format: bytes 12 and 13, if the additional length covers them (byte 7); the
+        // midlayer reads zeroes for what is short.
+        let add_len = usize::from(sense.get(7).copied().unwrap_or(0));
+        let len = sense.len().min(add_len + 8);
+        let at = |i: usize| {
+            if i < len {
+                sense.get(i).copied().unwrap_or(0)
+            } else {
+                0
+            }
+        };
+        Some((at(12), at(13)))
+    }
+}
+
+/// Returns `true` for the commands whose failures the host is known to report wrongly and that
+/// the driver therefore completes as successful (`storvsc_host_mishandles_cmd()`): INQUIRY,
+/// MODE SENSE (6 and 10), and on synthetic FC also MAINTENANCE IN and PERSISTENT RESERVE IN.
+pub fn host_mishandles_cmd(op: u8, is_fc: bool) -> bool {
+    match op {
+        opcode::INQUIRY | opcode::MODE_SENSE | opcode::MODE_SENSE_10 => true,
+        opcode::MAINTENANCE_IN | opcode::PERSISTENT_RESERVE_IN => is_fc,
+        _ => false,
+    }
+}
+
+/// Returns `false` for the commands that hosts of protocol 5.1 and older do not implement and
+/// that the driver therefore fails itself with `DID_ERROR` (`storvsc_scsi_cmd_ok()`).
+pub fn legacy_host_cmd_ok(op: u8) -> bool {
+    !matches!(op, opcode::WRITE_SAME | opcode::SET_WINDOW)
+}
+
+/// Deferred work a completion asks the driver to queue (`storvsc_handle_error()`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ErrorWork {
+    /// Rescan the device of the command (`storvsc_device_scan()`): its capacity or operating
+    /// parameters changed.
+    RescanDevice,
+    /// Remove the LUN of the command (`storvsc_remove_lun()`): the host says it is gone.
+    RemoveLun,
+}
+
+/// What the driver does with a command that the host completed, as
+/// `storvsc_on_io_completion()` and `storvsc_command_completion()` decide it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct SrbOutcome {
+    /// The command's result (`scmd->result`): host byte and SCSI status.
+    pub result: u32,
+    /// Bytes of the host's sense data to copy into the command's sense buffer (0: none).
+    pub sense_len: usize,
+    /// Bytes of the data buffer that the host did not transfer (`scsi_set_resid()`).
+    pub resid: u32,
+    /// Work to queue; if that fails, the host byte becomes [`HostByte::BAD_TARGET`].
+    pub work: Option<ErrorWork>,
+    /// The host reported an error: log it (at warning level for TEST UNIT READY).
+    pub log: bool,
+}
+
+/// Decides the outcome of a command with operation code `op` and a data buffer of
+/// `buffer_len` bytes that the host completed with `reply`, on a controller that is synthetic
+/// FC if `is_fc`.
+///
+/// Every field of `reply` is untrusted: the sense length is clamped to
+/// [`STORVSC_SENSE_BUFFER_SIZE`] and the transferred length to `buffer_len`.
+pub fn srb_outcome(op: u8, is_fc: bool, reply: &VmscsiRequest, buffer_len: u32) -> SrbOutcome {
+    let (mut scsi_status, mut srb_status) = (reply.scsi_status, reply.srb_status);
+    if host_mishandles_cmd(op, is_fc) {
+        scsi_status = 0;
+        srb_status = SrbStatus::SUCCESS.0;
+    }
+    let log = scsi_status != 0 || srb_status != SrbStatus::SUCCESS.0;
+    let clamped = usize::from(reply.sense_info_length).min(STORVSC_SENSE_BUFFER_SIZE);
+    let autosense = srb_status & SRB_STATUS_AUTOSENSE_VALID != 0;
+    let sense_len = if scsi_status == SAM_STAT_CHECK_CONDITION && autosense {
+        clamped
+    } else {
+        0
+    };
+    let sense = reply.cdb.get(..sense_len).unwrap_or(&[]);
+    let mut result = u32::from(scsi_status);
+    let mut transferred = reply.data_transfer_length;
+    let mut work = None;
+    // As C, compare the whole byte: success with flags set is handled as an error status with
+    // nothing to do, and the transfer length is then not trusted.
+    if srb_status != SrbStatus::SUCCESS.0 {
+        match SrbStatus::from_raw(srb_status) {
+            SrbStatus::ERROR
+            | SrbStatus::ABORTED
+            | SrbStatus::INVALID_REQUEST
+            | SrbStatus::INTERNAL_ERROR
+            | SrbStatus::TIMEOUT
+            | SrbStatus::SELECTION_TIMEOUT
+            | SrbStatus::BUS_RESET
+            | SrbStatus::DATA_OVERRUN => {
+                if autosense {
+                    // The midlayer handles errors with sense data, except these two, which
+                    // mean the device must be rescanned and the command retried.
+                    let (asc, ascq) = sense_asc_ascq(sense).unwrap_or((0, 0));
+                    let capacity_changed = asc == 0x2a && ascq == 0x09;
+                    let params_changed = asc == 0x3f && ascq != 0x03 && ascq != 0x0e;
+                    if capacity_changed || params_changed {
+                        result = set_host_byte(result, HostByte::REQUEUE);
+                        work = Some(ErrorWork::RescanDevice);
+                    }
+                } else {
+                    match op {
+                        opcode::ATA_16 | opcode::ATA_12 => {
+                            result = set_host_byte(result, HostByte::PASSTHROUGH)
+                        }
+                        // Some hosts fail TEST UNIT READY so; the midlayer decides.
+                        opcode::TEST_UNIT_READY => {}
+                        _ => result = set_host_byte(result, HostByte::ERROR),
+                    }
+                }
+            }
+            SrbStatus::INVALID_LUN => {
+                result = set_host_byte(result, HostByte::NO_CONNECT);
+                work = Some(ErrorWork::RemoveLun);
+            }
+            _ => {}
+        }
+        // The host sets the length only on a data overrun; otherwise it is left as sent.
+        if srb_status != SrbStatus::DATA_OVERRUN.0 {
+            transferred = 0;
+        }
+    }
+    let transferred = transferred.min(buffer_len);
+    SrbOutcome {
+        result,
+        sense_len,
+        resid: buffer_len - transferred,
+        work,
+        log,
+    }
+}
+
+/// Errors of [`hv_pfns`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PfnError {
+    /// The segments need more PFNs than the array holds.
+    TooMany,
+    /// A segment is empty, or one other than the first does not start on a page boundary, or
+    /// one other than the last does not end on one: the list has a gap, which one GPA range
+    /// cannot describe.
+    Gap,
+    /// A segment's address plus length overflows.
+    Overflow,
+}
+
+/// Size of a Hyper-V page in bytes (`HV_HYP_PAGE_SIZE`).
+const HV_HYP_PAGE_SIZE: u64 = 4096;
+
+/// Fills `pfns` with the Hyper-V page numbers (4 KiB) of a scatter-gather list given as
+/// `(bus address, length)` segments, as `storvsc_queuecommand()` builds its one GPA range, and
+/// returns how many it wrote and the offset of the data in the first page.
+///
+/// # Errors
+///
+/// [`PfnError`]; the driver's virtual boundary mask (4 KiB) makes the block layer send only
+/// lists without gaps.
+pub fn hv_pfns(
+    segments: impl Iterator<Item = (u64, u32)>,
+    pfns: &mut [u64],
+) -> Result<(usize, u32), PfnError> {
+    let mut n = 0usize;
+    let mut offset = 0u32;
+    let mut prev_end: Option<u64> = None;
+    for (addr, len) in segments {
+        if len == 0 {
+            return Err(PfnError::Gap);
+        }
+        let end = addr.checked_add(u64::from(len)).ok_or(PfnError::Overflow)?;
+        match prev_end {
+            None => offset = (addr % HV_HYP_PAGE_SIZE) as u32,
+            Some(pe) => {
+                if pe % HV_HYP_PAGE_SIZE != 0 || addr % HV_HYP_PAGE_SIZE != 0 {
+                    return Err(PfnError::Gap);
+                }
+            }
+        }
+        let first = addr / HV_HYP_PAGE_SIZE;
+        let last = end.div_ceil(HV_HYP_PAGE_SIZE);
+        for pfn in first..last {
+            *pfns.get_mut(n).ok_or(PfnError::TooMany)? = pfn;
+            n += 1;
+        }
+        prev_end = Some(end);
+    }
+    Ok((n, offset))
+}
+
 /// Parses a packet from the host (the data of a VMBus packet) like
 /// `storvsc_on_channel_callback`.
 ///

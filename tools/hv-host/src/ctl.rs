@@ -59,7 +59,7 @@ scsi lun add SPEC | lun remove LUN [--op enumerate|remove-device] [--quiet]   ho
 scsi resize LUN SIZE | ua LUN capacity|params|reset|K/ASC/ASCQ   capacity change / unit attention
 scsi enumerate | notify enumerate|remove-device | read LUN LBA [N] [--ascii] | max-version X.Y
 scsi fault list|clear|drop-io N|all|off|delay-io MS|off|srb-status STATUS|off [N] [--sense K/A/Q] [--rw]|rescind-after N|off
-scsi wait ready|subchannels N|unmaps N|srbs N [--timeout S]
+scsi wait ready|subchannels N|unmaps N|srbs N [--timeout S] | inject bad-completions   (ids no request has, id 0, short)
 dev NAME ARGS                       device commands for a named device (without a channel: those
                                     that need no guest, e.g. storvsp's controller commands)
 quit                                stop the daemon";

@@ -1400,3 +1400,22 @@ fn disk_specs() {
     assert!(parse_specs(["echo,subchannels=2"]).is_err());
     assert!(parse_specs(["scsi,vstor=x"]).is_err());
 }
+
+#[test]
+fn bogus_completions_are_sent_on_request() {
+    let (mut w, relid) = ready("scsi", &["lun=0,ram=4M"]);
+    let r = w.cmd("scsi inject bad-completions");
+    assert!(r.ok, "{r:?}");
+    let got = w.recv(relid);
+    let ids: Vec<u64> = got.iter().map(|(i, _)| i.trans_id).collect();
+    assert_eq!(ids, vec![0xffff_0000, u64::MAX - 8, 0, 1]);
+    for (info, data) in &got {
+        assert_eq!(info.packet_type, PacketType::COMP);
+        let want = if info.trans_id == 1 { 8 } else { 64 };
+        assert_eq!(data.len(), want, "completion {:#x}", info.trans_id);
+        assert_eq!(&data[..4], &1u32.to_le_bytes(), "COMPLETE_IO");
+    }
+    // The guest's session is untouched: I/O still completes with its own id.
+    exec(&mut w, relid, 0, &[0; 6], DataDirection::UNKNOWN, None);
+    w.assert_no_errors();
+}

@@ -232,3 +232,186 @@ fn fuzz_smoke() {
         }
     }
 }
+
+/// A completion with `srb` and `scsi` status and `sense` (its length as the host says).
+fn reply(srb: u8, scsi: u8, sense: &[u8], sense_len: u8, transferred: u32) -> VmscsiRequest {
+    let mut r = VmscsiRequest {
+        srb_status: srb,
+        scsi_status: scsi,
+        sense_info_length: sense_len,
+        data_transfer_length: transferred,
+        ..Default::default()
+    };
+    r.cdb[..sense.len()].copy_from_slice(sense);
+    r
+}
+
+/// Fixed-format sense data with `key`, `asc` and `ascq`.
+fn fixed_sense(key: u8, asc: u8, ascq: u8) -> [u8; 18] {
+    let mut s = [0u8; 18];
+    s[0] = 0x70;
+    s[2] = key;
+    s[7] = 10;
+    s[12] = asc;
+    s[13] = ascq;
+    s
+}
+
+const READ_10: u8 = 0x28;
+
+#[test]
+fn srb_success() {
+    let o = srb_outcome(READ_10, false, &reply(0x01, 0, &[], 0x14, 4096), 4096);
+    assert_eq!(
+        o,
+        SrbOutcome {
+            result: 0,
+            sense_len: 0,
+            resid: 0,
+            work: None,
+            log: false
+        }
+    );
+    // A short transfer leaves a residue; a host claiming more than the buffer is clamped.
+    assert_eq!(
+        srb_outcome(READ_10, false, &reply(1, 0, &[], 0, 1024), 4096).resid,
+        3072
+    );
+    assert_eq!(
+        srb_outcome(READ_10, false, &reply(1, 0, &[], 0, u32::MAX), 4096).resid,
+        0
+    );
+}
+
+#[test]
+fn srb_error_without_sense_is_did_error() {
+    let o = srb_outcome(READ_10, false, &reply(0x04, 0, &[], 0, 4096), 4096);
+    assert_eq!(o.result, 0x07 << 16);
+    assert_eq!(o.resid, 4096, "the length is not trusted on errors");
+    assert!(o.log);
+    assert_eq!(o.work, None);
+    for st in [0x02, 0x06, 0x30, 0x09, 0x0a, 0x0e] {
+        assert_eq!(
+            srb_outcome(READ_10, false, &reply(st, 0, &[], 0, 0), 512).result,
+            0x07 << 16
+        );
+    }
+    // ATA pass-through goes back as is; TEST UNIT READY is left to the midlayer.
+    let o = srb_outcome(opcode::ATA_16, false, &reply(0x04, 0, &[], 0, 0), 0);
+    assert_eq!(o.result, 0x0a << 16);
+    let o = srb_outcome(
+        opcode::TEST_UNIT_READY,
+        false,
+        &reply(0x04, 2, &[], 0, 0),
+        0,
+    );
+    assert_eq!(o.result, 2);
+}
+
+#[test]
+fn srb_error_with_sense() {
+    // Medium error with sense: the midlayer decides, the sense is copied.
+    let s = fixed_sense(3, 0x11, 0);
+    let o = srb_outcome(READ_10, false, &reply(0x84, 2, &s, 18, 0), 512);
+    assert_eq!(o.result, 2);
+    assert_eq!(o.sense_len, 18);
+    assert_eq!(o.work, None);
+    // Capacity data has changed: requeue and rescan.
+    let s = fixed_sense(6, 0x2a, 0x09);
+    let o = srb_outcome(READ_10, false, &reply(0x84, 2, &s, 18, 0), 512);
+    assert_eq!(o.result, (0x0d << 16) | 2);
+    assert_eq!(o.work, Some(ErrorWork::RescanDevice));
+    // Operating parameters changed, except 3f/03 and 3f/0e.
+    let s = fixed_sense(6, 0x3f, 0x00);
+    let o = srb_outcome(READ_10, false, &reply(0x84, 2, &s, 18, 0), 512);
+    assert_eq!(o.work, Some(ErrorWork::RescanDevice));
+    for q in [0x03, 0x0e] {
+        let s = fixed_sense(6, 0x3f, q);
+        let o = srb_outcome(READ_10, false, &reply(0x84, 2, &s, 18, 0), 512);
+        assert_eq!((o.result, o.work), (2, None));
+    }
+    // A hostile sense length is clamped to the 20 bytes of the packet.
+    let o = srb_outcome(READ_10, false, &reply(0x84, 2, &s, 0xff, 0), 512);
+    assert_eq!(o.sense_len, STORVSC_SENSE_BUFFER_SIZE);
+    // No sense copied without CHECK CONDITION or without the autosense flag.
+    assert_eq!(
+        srb_outcome(READ_10, false, &reply(0x84, 0, &s, 18, 0), 512).sense_len,
+        0
+    );
+    assert_eq!(
+        srb_outcome(READ_10, false, &reply(0x04, 2, &s, 18, 0), 512).sense_len,
+        0
+    );
+}
+
+#[test]
+fn srb_invalid_lun_and_overrun() {
+    let o = srb_outcome(READ_10, false, &reply(0x20, 0, &[], 0, 0), 512);
+    assert_eq!(o.result, 0x01 << 16);
+    assert_eq!(o.work, Some(ErrorWork::RemoveLun));
+    // Data overrun: DID_ERROR, but the host's length counts.
+    let o = srb_outcome(READ_10, false, &reply(0x12, 0, &[], 0, 256), 512);
+    assert_eq!((o.result, o.resid), (0x07 << 16, 256));
+    // Success with the autosense flag: as C, not an error, but the length is dropped.
+    let o = srb_outcome(READ_10, false, &reply(0x81, 0, &[], 0, 512), 512);
+    assert_eq!((o.result, o.resid, o.work), (0, 512, None));
+}
+
+#[test]
+fn srb_mishandled_commands() {
+    for op in [opcode::INQUIRY, opcode::MODE_SENSE, opcode::MODE_SENSE_10] {
+        let o = srb_outcome(op, false, &reply(0x04, 2, &[], 0, 36), 36);
+        assert_eq!((o.result, o.log, o.resid), (0, false, 0));
+    }
+    let o = srb_outcome(opcode::MAINTENANCE_IN, false, &reply(0x04, 0, &[], 0, 0), 0);
+    assert_eq!(o.result, 0x07 << 16);
+    let o = srb_outcome(opcode::MAINTENANCE_IN, true, &reply(0x04, 0, &[], 0, 0), 0);
+    assert_eq!(o.result, 0);
+    assert!(!legacy_host_cmd_ok(opcode::WRITE_SAME));
+    assert!(!legacy_host_cmd_ok(opcode::SET_WINDOW));
+    assert!(legacy_host_cmd_ok(READ_10));
+}
+
+#[test]
+fn sense_formats() {
+    assert_eq!(sense_asc_ascq(&fixed_sense(6, 0x2a, 9)), Some((0x2a, 9)));
+    assert_eq!(sense_asc_ascq(&[0x72, 6, 0x3f, 0x0e]), Some((0x3f, 0x0e)));
+    assert_eq!(sense_asc_ascq(&[0; 18]), None);
+    assert_eq!(sense_asc_ascq(&[]), None);
+    // Additional length too short for ASC: read as zero.
+    let mut s = fixed_sense(6, 0x2a, 9);
+    s[7] = 2;
+    assert_eq!(sense_asc_ascq(&s), Some((0, 0)));
+    assert_eq!(sense_asc_ascq(&s[..4]), Some((0, 0)));
+}
+
+#[test]
+fn pfns_of_segments() {
+    let mut p = [0u64; 8];
+    // One 8 KiB segment at offset 0x200 spans three pages.
+    assert_eq!(
+        hv_pfns([(0x1_0200, 0x2000)].into_iter(), &mut p),
+        Ok((3, 0x200))
+    );
+    assert_eq!(&p[..3], &[0x10, 0x11, 0x12]);
+    // Page-aligned joins of discontiguous pages.
+    let segs = [(0x5_0800, 0x800), (0x9_0000, 0x1000), (0x3_0000, 0x10)];
+    assert_eq!(hv_pfns(segs.into_iter(), &mut p), Ok((3, 0x800)));
+    assert_eq!(&p[..3], &[0x50, 0x90, 0x30]);
+    // Gaps: a middle segment not page-aligned, an empty one.
+    let segs = [(0x5_0000, 0x800), (0x9_0000, 0x1000)];
+    assert_eq!(hv_pfns(segs.into_iter(), &mut p), Err(PfnError::Gap));
+    let segs = [(0x5_0000, 0x1000), (0x9_0010, 0x100)];
+    assert_eq!(hv_pfns(segs.into_iter(), &mut p), Err(PfnError::Gap));
+    assert_eq!(hv_pfns([(0, 0)].into_iter(), &mut p), Err(PfnError::Gap));
+    // Too many pages for the array, and an overflowing address.
+    assert_eq!(
+        hv_pfns([(0, 9 * 4096)].into_iter(), &mut p),
+        Err(PfnError::TooMany)
+    );
+    assert_eq!(
+        hv_pfns([(u64::MAX, 2)].into_iter(), &mut p),
+        Err(PfnError::Overflow)
+    );
+    assert_eq!(hv_pfns(core::iter::empty(), &mut p), Ok((0, 0)));
+}

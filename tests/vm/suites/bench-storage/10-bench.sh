@@ -8,7 +8,7 @@
 # printed, not judged.
 . /tests/lib.sh
 . /tests/suites/bench-storage/config.sh
-. /tests/suites/storvsc-c/config.sh
+. /tests/suites/storvsc/config.sh
 use_stack
 lsmod | grep -q '^hv_vmbus ' || must modprobe hv_vmbus
 lsmod | grep -q '^hv_storvsc ' || must modprobe hv_storvsc

@@ -1581,6 +1581,33 @@ impl Storvsp {
                 None => err("usage: max-version X.Y".into()),
             },
             ["fault", rest @ ..] => self.fault(rest, args),
+            ["inject", "bad-completions"] => {
+                // Completions a guest must reject without touching a request: an id no request
+                // has, an id beyond every tag, COMPLETE_IO with the unsolicited id 0, and a
+                // reply shorter than a `vstor_packet` (`storvsc_on_channel_callback()`).
+                if self.sub != 0 || !self.open || !ctx.is_open() {
+                    return err("the primary channel is not open".into());
+                }
+                let mut p = VstorPacket::new_zeroed();
+                p.operation = VstorOperation::COMPLETE_IO;
+                let mut srb = VmscsiRequest::new_zeroed();
+                srb.length = size_of::<VmscsiRequest>() as u16;
+                srb.srb_status = SrbStatus::SUCCESS.0;
+                p.set_srb(&srb);
+                let full = p.as_bytes().to_vec();
+                let bogus = [
+                    (0xffff_0000u64, full.clone(), "unknown id"),
+                    (u64::MAX - 8, full.clone(), "id beyond every tag"),
+                    (0, full.clone(), "COMPLETE_IO with id 0"),
+                    (1, full[..8].to_vec(), "8 bytes"),
+                ];
+                let n = bogus.len();
+                for (id, bytes, what) in bogus {
+                    ctx.send(OutPkt::completion(id, bytes));
+                    ctx.log(format!("scsi relid {}: fault: bogus completion {id:#x} ({what})", self.relid));
+                }
+                done(Reply::line(format!("sent {n} bogus completions")))
+            }
             ["wait", what @ ..] => {
                 if ctx.relid == 0 {
                     return err("no scsi channel to wait on".into());
@@ -1615,7 +1642,7 @@ impl Storvsp {
             [other, ..] => err(format!(
                 "unknown scsi command {other} (status, luns, stats [--reset], lun add SPEC, lun remove LUN, \
                  resize LUN SIZE, ua LUN WHAT, enumerate, notify enumerate|remove-device, read LUN LBA [N] [--ascii], \
-                 max-version X.Y, fault ..., wait ...)"
+                 max-version X.Y, fault ..., inject bad-completions, wait ...)"
             )),
         }
     }

@@ -3,9 +3,10 @@
 # fio with data verification over the whole of LUN 0: two jobs (one per half of the disk), each
 # writing its half once with random 4 KiB .. 1 MiB direct writes at queue depth 32 through
 # io_uring, then reading every block back and checking its crc32c and header (offset, job,
-# sequence). With 2 vCPUs blk-mq spreads the jobs over the primary channel and a subchannel.
+# sequence). With 2 vCPUs and a subchannel (the C driver) blk-mq spreads the jobs over both
+# channels.
 . /tests/lib.sh
-. /tests/suites/storvsc-c/config.sh
+. /tests/suites/storvsc/config.sh
 d=$(lun_dev 0) || fail "no LUN 0"
 half=$((LUN0_MB / 2))
 out=$(fio --name=verify --filename="/dev/$d" --direct=1 --ioengine=io_uring --iodepth=32 \

@@ -4,7 +4,7 @@
 # WRITE with SRB_STATUS_ERROR (no sense: storvsc_handle_error() sets DID_ERROR, the midlayer
 # retries, then the I/O fails with EIO); once the host clears the fault, I/O works again.
 . /tests/lib.sh
-. /tests/suites/storvsc-c/config.sh
+. /tests/suites/storvsc/config.sh
 d=$(lun_dev 0) || fail "no LUN 0"
 write_marker "$d" "$MARK_FAULTS" 1 || fail "cannot write the marker"
 rd() {

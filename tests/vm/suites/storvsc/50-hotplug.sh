@@ -4,7 +4,7 @@
 # the disk appears with its size, the guest marks it, host.sh sees the mark and removes the LUN
 # (ENUMERATE_BUS again); the disk disappears.
 . /tests/lib.sh
-. /tests/suites/storvsc-c/config.sh
+. /tests/suites/storvsc/config.sh
 wait_for 120 "lun_dev $HOT_LUN >/dev/null" ||
 	fail "LUN $HOT_LUN never appeared: $(ls /sys/block) $(dmesg | tail -n 15)"
 d=$(lun_dev "$HOT_LUN")

@@ -1,10 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # (Not executable on purpose: the guest runs every executable file of a suite.)
-# Host side of the storvsc-c suite (run by scripts/run-vm-engine.sh beside the VM): checks the
-# session the C hv_storvsc set up, sees the discard arrive as UNMAP, hot-adds and removes LUN 2,
-# grows LUN 0 when the guest asks, fails I/O with SRB errors for a while, and prints the
-# counters. Every wait is bounded.
+# Host side of the storvsc suite (run by scripts/run-vm-engine.sh beside the VM): checks the
+# session the guest's hv_storvsc (C or ours) set up, sees the discard arrive as UNMAP, hot-adds
+# and removes LUN 2, grows LUN 0 when the guest asks, fails I/O with SRB errors for a while,
+# withholds one completion until the guest resets the bus, sends completions the guest must
+# drop, and prints the counters. Every wait is bounded.
 set -u
 . "$(dirname "$0")/config.sh"
 ctl() { "$HV_HOST" ctl --socket "$HV_HOST_CTL" "$@"; }
@@ -20,7 +21,12 @@ wait_marker() {
 }
 ctl wait open scsi --timeout 150 >/dev/null || fail "the SCSI channel never opened"
 ctl scsi wait ready --timeout 60 || fail "storvsc never finished its initialization"
-ctl scsi status
+status=$(ctl scsi status)
+echo "$status"
+# The version the guest negotiated: 6.2, or the cap of the run (hvrs.vstor=X.Y on the guest's
+# command line, with the engine's `--device scsi,vstor=X.Y`), reached by falling back.
+vstor=$(sed -n 's/.*hvrs\.vstor=\([0-9.]*\).*/\1/p' "$LOG" | head -n 1)
+echo "$status" | grep -q "^version=${vstor:-6.2}\$" || fail "negotiated $(echo "$status" | grep version=), expected ${vstor:-6.2}"
 ctl scsi luns
 ctl scsi wait unmaps 1 --timeout 500 || fail "no UNMAP reached the host"
 # With more than one vCPU the guest opened subchannels; blk-mq must have used them.
@@ -51,6 +57,20 @@ until [ "$(errors)" -ge $((e0 + 6)) ]; do
 done
 ctl scsi fault clear
 echo "injected SRB errors: $(($(errors) - e0))"
+# Host reset: withhold the next completion once the guest is ready, then expect a RESET_BUS
+# that releases it.
+wait_marker 0 2 "$MARK_RESET" 150 || fail "the guest never asked for the held request"
+ctl scsi fault drop-io 1 || fail "cannot set the drop-io fault"
+i=0
+until ctl scsi stats | sed -n 1p | grep -q ' resets=[1-9]'; do
+	i=$((i + 1))
+	[ $i -lt 150 ] || fail "the guest never reset the bus"
+	sleep 1
+done
+echo "the guest reset the bus"
+# Completions with ids no request has, id 0, and a short one: the guest logs and drops them.
+wait_marker 0 3 "$MARK_BOGUS" 150 || fail "the guest never asked for the bogus completions"
+ctl scsi inject bad-completions || fail "cannot send the bogus completions"
 stats=$(ctl scsi stats)
 echo "$stats"
 echo "$stats" | grep -q 'unit_attentions=[1-9]' || fail "no unit attention was reported"

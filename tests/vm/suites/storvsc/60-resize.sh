@@ -4,7 +4,7 @@
 # the next command gets the unit attention CAPACITY DATA HAS CHANGED, hv_storvsc rescans the
 # device and the new size shows; the new blocks are usable.
 . /tests/lib.sh
-. /tests/suites/storvsc-c/config.sh
+. /tests/suites/storvsc/config.sh
 d=$(lun_dev 0) || fail "no LUN 0"
 write_marker "$d" "$MARK_RESIZE" || fail "cannot write the marker"
 poke() {

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# (Not executable: sourced by the guest tests and by host.sh.) What the storvsc-c suite expects
+# (Not executable: sourced by the guest tests and by host.sh.) What the storvsc suite expects
 # of the host: engine.args configures LUN 0 and 1, host.sh hot-adds LUN 2 and grows LUN 0.
 LUN0_MB=64
 LUN1_MB=32
@@ -11,6 +11,9 @@ MARK_HOTADD=HVRS-HOTADD-SEEN
 MARK_RESIZE=HVRS-RESIZE-READY
 MARK_GROWN=HVRS-RESIZE-SEEN
 MARK_FAULTS=HVRS-FAULTS-READY
+MARK_RESET=HVRS-RESET-READY
+MARK_BOGUS=HVRS-BOGUS-READY
+MARK_RESCIND=HVRS-RESCIND-READY
 
 # Prints the sd name (sda, ...) of LUN $1 of target 0 on the storvsc host, or nothing.
 lun_dev() {

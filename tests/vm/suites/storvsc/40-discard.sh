@@ -4,7 +4,7 @@
 # the whole LUN 0, which then reads back as zeros (the disk reports LBPRZ); fstrim of a mounted
 # file system on LUN 1 after deleting files.
 . /tests/lib.sh
-. /tests/suites/storvsc-c/config.sh
+. /tests/suites/storvsc/config.sh
 d=$(lun_dev 0) || fail "no LUN 0"
 must blkdiscard "/dev/$d"
 blockdev --flushbufs "/dev/$d"

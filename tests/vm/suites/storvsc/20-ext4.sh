@@ -4,7 +4,7 @@
 # kernel's ext4 driver, files written and synced, unmounted, caches dropped, remounted and
 # verified by checksum.
 . /tests/lib.sh
-. /tests/suites/storvsc-c/config.sh
+. /tests/suites/storvsc/config.sh
 d=$(lun_dev 1) || fail "no LUN 1"
 must mke2fs -F -q "/dev/$d" >/dev/null
 mkdir -p /mnt/l1

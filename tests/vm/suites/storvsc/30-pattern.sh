@@ -4,7 +4,7 @@
 # controller's max transfer), read back direct and buffered and compared; then a
 # buffered rewrite of a region with 4 KiB writes, verified after dropping the caches.
 . /tests/lib.sh
-. /tests/suites/storvsc-c/config.sh
+. /tests/suites/storvsc/config.sh
 d=$(lun_dev 0) || fail "no LUN 0"
 dd if=/dev/urandom of=/tmp/pat bs=1M count="$LUN0_MB" 2>/dev/null || fail "no pattern"
 want=$(md5sum </tmp/pat)
