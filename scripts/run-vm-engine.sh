@@ -22,7 +22,8 @@
 # out/vm-NAME-host.log). A suite may also ship `engine.args`: more `hv-host serve` options it
 # needs, one "OPTION VALUE" per line (e.g. `--disk lun=0,ram=64M`; @WORK@ is the run's scratch
 # directory). host.sh also gets LOG, the console log, to wait for the guest's "HVRS-MARK name"
-# lines (tests/vm/lib.sh mark), and HV_HOST_LIB, the helpers to source (tests/vm/host-lib.sh:
+# lines (tests/vm/lib.sh mark), HV_STACK, the --stack value (empty without one), and
+# HV_HOST_LIB, the helpers to source (tests/vm/host-lib.sh:
 # ctl, ok, fail, wait_mark, ...); its own "ok NAME" / "not ok NAME" lines are reported as the
 # run's tests "RUN/host-NAME". A suite may ship `qemu.args`: more QEMU arguments, blank-separated
 # (@WORK@ as above); a line "scratch-disk FILE SIZE" creates the sparse file @WORK@/FILE first
@@ -117,6 +118,7 @@ host_rc_file=$work/host.rc
 if [ -f "$top/tests/vm/suites/$suite/host.sh" ]; then
 	(
 		HV_HOST=$hv_host HV_HOST_CTL=$csock LOG=$log HV_HOST_LIB=$top/tests/vm/host-lib.sh \
+			HV_STACK=$stack \
 			sh "$top/tests/vm/suites/$suite/host.sh" \
 			>"$hlog" 2>&1
 		echo $? >"$host_rc_file"

@@ -6,7 +6,7 @@
 # "not ok NAME" (reported as RUN/host-NAME). The hot-add answers asserted are the C driver's.
 set -u
 . "$HV_HOST_LIB"
-stack=${LOG##*@}; stack=${stack%.log}
+stack=$HV_STACK
 
 wait_mark dm-ready 300
 st=$(ctl dm status) || fail dm-version "dm status: $st"
