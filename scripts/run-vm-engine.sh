@@ -79,6 +79,8 @@ elog=$top/out/vm-$name-engine.log
 hlog=$top/out/vm-$name-host.log
 mkdir -p "$top/out"
 : >"$elog"
+# host.sh starts before the VM: it must not find the marks of the previous run in the log.
+: >"$log"
 if [ -f "$top/tests/vm/suites/$suite/engine.args" ]; then
 	while read -r opt val; do
 		case "$opt" in '' | '#'*) continue ;; esac
