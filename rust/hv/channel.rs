@@ -248,6 +248,13 @@ pub struct Channel {
     pub stats: ChannelStats,
 }
 
+// SAFETY: `open` is an RCU-published pointer to a `Send + Sync` object; `dir` is only passed to
+// sysfs functions (see `set_dir`); every other field is `Send` and `Sync`.
+unsafe impl Send for Channel {}
+
+// SAFETY: As above; `open` is only read with atomic loads under RCU.
+unsafe impl Sync for Channel {}
+
 /// The subchannels of a primary channel, under [`Channel::subs`].
 struct Subchannels {
     /// The bound driver's handler (`sc_creation_callback`), `None` while no driver wants them.
@@ -581,11 +588,6 @@ impl Channel {
             return;
         }
         ChannelStats::inc(&self.stats.interrupts);
-        if open.waiting.load(Relaxed) {
-            // The host read the outbound ring and found `pending_send_sz` bytes free (or had
-            // news): the waiting sender tries again.
-            open.room.complete_all();
-        }
         if let Callback::Isr(handler) = &open.callback {
             // `HV_CALL_ISR`: user space owns the rings, the kernel only passes the signal on.
             handler.on_interrupt();
@@ -1023,7 +1025,8 @@ struct OpenState {
     failed: Atomic<bool>,
     /// A sender waits for room in the outbound ring ([`OpenChannel::send_inband_wait`]).
     waiting: Atomic<bool>,
-    /// Completed by the host's signal (or the close) while a sender waits for room.
+    /// Completed by the handler's work after a host signal (or by the close) while a sender
+    /// waits for room.
     #[pin]
     room: Completion,
     /// One sender waits for room at a time: they share the ring's `pending_send_sz`.
@@ -1050,6 +1053,12 @@ impl WorkItem for OpenState {
     fn run(this: Arc<OpenState>) {
         if this.closing.load(Relaxed) || this.failed.load(Relaxed) {
             return;
+        }
+        if this.waiting.load(Relaxed) {
+            // The host signalled: it may have read the outbound ring and found the
+            // `pending_send_sz` bytes free, so the waiting sender tries again. (Here, not in the
+            // interrupt: `complete_all()` is not for hard-IRQ context on PREEMPT_RT.)
+            this.room.complete_all();
         }
         let Callback::Batched(handler) = &this.callback else {
             return;

@@ -34,6 +34,7 @@ for i in 1 2 3; do
 		fail "attributes of $r: $(ls "$d/channels/$r" | tr '\n' ' ')"
 	echo "subchannel $i: relid $r, cpu $(cat "$d/channels/$r/cpu"), interrupts $(cat "$d/channels/$r/interrupts"), events $(cat "$d/channels/$r/events")"
 done
+for i in 1 2 3; do echo "r$i=$(sub_relid "$d" $i)"; done >"$RELIDS"
 [ "$(cat "$d/channels/$p/subchannel_id")" = 0 ] || fail "subchannel_id of the primary"
 # channel_vp_mapping lists the primary channel, then the subchannels in offer order.
 want="$p:0"

@@ -24,6 +24,7 @@ done
 mark unbound
 wait_for 60 '[ -n "$(sub_relid "$d" 4)" ]' || fail "no subchannel 4"
 r4=$(sub_relid "$d" 4)
+echo "r4=$r4" >>"$RELIDS"
 must sh -c "echo $g >$DRV/bind"
 wait_for 60 "[ \$(count 'echo: 512 packets of 100 bytes echoed, 0 bad') = 2 ]" || fail "no echo on the primary after rebind"
 for s in "1 $r1 2" "3 $r3 2" "4 $r4 1"; do

@@ -8,7 +8,8 @@
 . "$(dirname "$0")/common.sh"
 d=$(echo_dev)
 p=$(cat "$d/id")
-r1=$(sub_relid "$d" 1) r2=$(sub_relid "$d" 2) r3=$(sub_relid "$d" 3) r4=$(sub_relid "$d" 4)
+. "$RELIDS"
+[ -n "$r2" ] && [ -n "$r4" ] || fail "relids: $(cat "$RELIDS")"
 wait_for 60 "dmesg | grep -qF 'subchannel 2 (relid $r2) rescinded: '" || fail "no rescind of subchannel 2"
 dmesg | grep -F "subchannel 2 (relid $r2) rescinded: "
 dmesg | grep -qF "subchannel 2 (relid $r2) rescinded: 256 of" && fail "the echoes were not outstanding"

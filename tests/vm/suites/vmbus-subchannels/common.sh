@@ -30,3 +30,7 @@ count() { dmesg | grep -cF -- "$1"; }
 
 # The line of the sample driver for subchannel $1 echoing all its packets.
 echoed() { echo "subchannel $1 (relid $2): 256 packets of 100 bytes echoed, 0 bad"; }
+
+# The relids of the subchannels, kept between tests (a rescind removes a directory before the
+# next test can look): RELIDS holds "r1=.. r2=.." lines.
+RELIDS=/tmp/subchannel-relids
