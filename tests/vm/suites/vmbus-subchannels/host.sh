@@ -100,3 +100,12 @@ ok reoffer
 
 wait_mark rmmod 180
 all_closed rmmod-closes-all
+
+# The same subchannel offers under our bus, then under the C bus (70-sysfs-vs-c).
+for bus in rust c; do
+	wait_mark "$bus-up" 180
+	for i in 1 2; do
+		ctl offer echo --sub $i >/dev/null || fail "offer-subs-$bus" "offer echo --sub $i"
+	done
+	ok "offer-subs-$bus"
+done
