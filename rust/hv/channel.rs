@@ -801,14 +801,20 @@ impl Channel {
     /// torn down. With `only`, it closes only if `only` is the open state, so that a stale
     /// handle never closes a later opening.
     fn close_open(&self, only: Option<&Arc<OpenState>>) {
+        let stale = |only: Option<&Arc<OpenState>>| {
+            only.is_some_and(|o| !ptr::eq(self.open.load(Relaxed), Arc::as_ptr(o)))
+        };
+        if stale(only) {
+            return;
+        }
         if self.primary.is_none() {
+            // Not under `open_lock`: opening a subchannel takes the subchannel list's lock and
+            // then the subchannel's `open_lock`.
             self.close_subchannels(false);
         }
         let _serial = self.open_lock.lock();
-        if let Some(only) = only {
-            if !ptr::eq(self.open.load(Relaxed), Arc::as_ptr(only)) {
-                return;
-            }
+        if stale(only) {
+            return;
         }
         let Some(open) = self.unpublish_open() else {
             return;
