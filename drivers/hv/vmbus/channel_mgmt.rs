@@ -89,29 +89,50 @@ impl WorkItem for DeviceWork {
 /// Channels of the integration services and other slow devices go to the connect CPU.
 /// Performance channels (storage, network) are spread: each takes the first CPU that can take
 /// interrupts and has no performance channel yet; when every CPU has one, the round starts over.
-/// Subchannels avoid the CPUs their primary and siblings use while there are CPUs left.
+/// A subchannel whose index is below the number of usable CPUs skips, for up to that many
+/// rounds, a CPU that its primary channel or a sibling already uses (`family_uses`,
+/// `hv_cpuself_used()`).
 ///
 /// This is the C algorithm for one NUMA node; with several nodes the C driver also rotates over
 /// the nodes, which this does not do yet.
-pub(crate) fn init_vp_index(channel: &Channel, allocated: &mut KVec<bool>) -> u32 {
+pub(crate) fn init_vp_index(
+    channel: &Channel,
+    allocated: &mut KVec<bool>,
+    family_uses: impl Fn(u32) -> bool,
+) -> u32 {
     if !channel.dev_type().is_perf() {
         return CONNECT_CPU;
     }
-    for _round in 0..2 {
-        let pick = (0u32..)
-            .zip(allocated.iter())
-            .find(|(cpu, used)| !**used && cpu_can_target(*cpu))
-            .map(|(cpu, _)| cpu);
-        if let Some(cpu) = pick {
-            if let Some(used) = usize::try_from(cpu).ok().and_then(|i| allocated.get_mut(i)) {
-                *used = true;
-            }
-            return cpu;
+    let usable = (0u32..)
+        .zip(allocated.iter())
+        .filter(|(cpu, _)| cpu_can_target(*cpu))
+        .count();
+    let ncpu = u32::try_from(usable).unwrap_or(u32::MAX);
+    let mut target = CONNECT_CPU;
+    for round in 1..=ncpu.saturating_add(1) {
+        let first_free = |allocated: &KVec<bool>| {
+            (0u32..)
+                .zip(allocated.iter())
+                .find(|(cpu, used)| !**used && cpu_can_target(*cpu))
+                .map(|(cpu, _)| cpu)
+        };
+        let pick = first_free(allocated).or_else(|| {
+            // Every usable CPU has a performance channel: start over.
+            allocated.iter_mut().for_each(|used| *used = false);
+            first_free(allocated)
+        });
+        let Some(cpu) = pick else {
+            return CONNECT_CPU;
+        };
+        if let Some(used) = usize::try_from(cpu).ok().and_then(|i| allocated.get_mut(i)) {
+            *used = true;
         }
-        // Every usable CPU has a performance channel: start over.
-        allocated.iter_mut().for_each(|used| *used = false);
+        target = cpu;
+        if u32::from(channel.sub_channel_index()) >= ncpu || round > ncpu || !family_uses(cpu) {
+            break;
+        }
     }
-    CONNECT_CPU
+    target
 }
 
 /// Takes channel `relid` out of the table, giving its CPU back (`vmbus_channel_unmap_relid()`,

@@ -694,7 +694,8 @@ impl Out<'_> {
     /// channel (a subchannel).
     ///
     /// A subchannel whose primary channel is unknown or rescinded is given back with a message
-    /// (the C driver would make a device of it).
+    /// (the C driver would make a device of it), and so is a second primary channel of an
+    /// instance.
     fn offer(&mut self, offer: OfferChannel) {
         let relid = offer.child_relid;
         let sub_index = offer.offer.sub_channel_index;
@@ -712,6 +713,17 @@ impl Out<'_> {
             }
             primary
         } else {
+            if self.vmbus.find_primary(&offer).is_some() {
+                // A second primary channel for one instance would be a second device of the
+                // same name (C: WARN and drop).
+                pr_err!(
+                    "duplicate offer of {} (relid {}); released\n",
+                    { offer.offer.if_instance },
+                    relid
+                );
+                self.dropped = Some(relid);
+                return;
+            }
             None
         };
         let version = self.vmbus.version().unwrap_or(Version::WIN8);
@@ -734,7 +746,21 @@ impl Out<'_> {
         if channel.dev_type() == crate::proto::devclass::DevType::Unknown && !channel.is_hvsock() {
             pr_info!("Unknown GUID: {}\n", channel.class_id());
         }
-        channel.set_target_cpu(crate::channel_mgmt::init_vp_index(&channel, self.perf_cpus));
+        // `hv_cpuself_used()`: the CPUs of the primary channel and its subchannels so far (the
+        // table, not the primary's list, whose lock a driver may hold while it waits for us).
+        let family_uses = |cpu: u32| {
+            let Some(primary) = channel.primary() else {
+                return false;
+            };
+            let mut used = primary.target_cpu() == cpu;
+            self.vmbus.channels.for_each(|c| {
+                used |=
+                    c.target_cpu() == cpu && c.primary().is_some_and(|p| Arc::ptr_eq(p, primary));
+            });
+            used
+        };
+        let cpu = crate::channel_mgmt::init_vp_index(&channel, self.perf_cpus, family_uses);
+        channel.set_target_cpu(cpu);
         if self.vmbus.channels.insert(channel.clone()).is_err() {
             // The state machine only accepts free relids below `MAX_CHANNEL_RELIDS`.
             self.dropped = Some(relid);

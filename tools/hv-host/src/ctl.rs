@@ -251,9 +251,13 @@ pub fn execute(e: &mut Engine, args: &[String]) -> CmdOutcome {
                 .count();
             let parsed = parse_specs([*spec]).and_then(|mut v| {
                 let mut s = v.remove(0);
-                if !spec.contains("name=") && n > 0 {
+                if n > 0 {
                     let k = DeviceKind::parse(kind).ok_or("bad kind")?;
-                    s.name = format!("{kind}{n}");
+                    if !spec.contains("name=") {
+                        s.name = format!("{kind}{n}");
+                    }
+                    // A second device of a kind never shares the first one's instance GUID,
+                    // whatever its name.
                     if !spec.contains("instance=") {
                         s.instance = k.default_instance(n as u32);
                     }

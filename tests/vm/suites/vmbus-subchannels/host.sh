@@ -28,6 +28,10 @@ wait_released() {
 # The value of counter $2 in `show` of channel $1.
 counter() { ctl show "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
+# Two storage devices without disks, for 70-sysfs-vs-c (no driver of ours binds them).
+for n in scsiA scsiB; do
+	ctl add "scsi,name=$n" >/dev/null || fail add-scsi "add scsi,name=$n"
+done
 ctl wait connected --timeout 300 >/dev/null || fail connected "the guest never connected"
 wait_mark bound 300
 for i in 1 2 3; do
@@ -104,8 +108,10 @@ all_closed rmmod-closes-all
 # The same subchannel offers under our bus, then under the C bus (70-sysfs-vs-c).
 for bus in rust c; do
 	wait_mark "$bus-up" 180
-	for i in 1 2; do
-		ctl offer echo --sub $i >/dev/null || fail "offer-subs-$bus" "offer echo --sub $i"
+	for dev in echo scsiA scsiB; do
+		for i in 1 2; do
+			ctl offer $dev --sub $i >/dev/null || fail "offer-subs-$bus" "offer $dev --sub $i"
+		done
 	done
 	ok "offer-subs-$bus"
 done
