@@ -309,5 +309,10 @@ impl DeviceOwner for Vmbus {
     fn device_released(self: ArcBorrow<'_, Self>, channel: &Arc<Channel>) {
         let this: Arc<Vmbus> = self.into();
         this.release(channel.relid(), Some(channel));
+        // The device is gone, its subchannels closed and their directories removed: drop the
+        // list, so that a host that never rescinds them leaves no reference cycle behind.
+        // (Not under the connection's lock: a driver may hold the list's lock while it waits
+        // for the host.)
+        channel.forget_subchannels();
     }
 }
