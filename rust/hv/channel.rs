@@ -19,6 +19,16 @@
 //! [`ChannelHandler`] in softirq context, with the host's signals masked while it drains the
 //! inbound ring (the C driver's `HV_CALL_BATCHED` mode).
 //!
+//! Subchannels (`sub_channel_index != 0`, the instance GUID of a primary channel) belong to the
+//! device of their primary channel. A driver that wants them sets a [`SubchannelHandler`] on its
+//! device ([`Device::set_subchannel_handler`]); the bus passes each subchannel to it in process
+//! context as a [`SubchannelOffer`], which opens it into an [`OpenSubchannel`]. The bus closes
+//! open subchannels before the primary channel (`vmbus_close()`), on unbind and on rescind.
+//!
+//! A send that finds the outbound ring full fails with `EAGAIN`; in process context,
+//! [`OpenChannel::send_inband_wait`] waits instead for the host to make room, with the ring's
+//! `pending_send_sz`.
+//!
 //! A driver whose rings user space reads and writes (`uio_hv_generic`) allocates them ahead with
 //! [`RingBuffer::new`] (`vmbus_alloc_ring()`) and opens the channel over them with
 //! [`OpenChannel::open_user`] (`vmbus_connect_ring()` in `HV_CALL_ISR` mode): the kernel then
