@@ -842,7 +842,7 @@ impl Channel {
     /// # Errors
     ///
     /// [`ENOMEM`], or the kobject core's error for the directory.
-    pub fn add_subchannel(&self, sub: Arc<Channel>) -> Result {
+    pub(crate) fn add_subchannel(&self, sub: Arc<Channel>) -> Result {
         let mut subs = self.subs.lock();
         let dir = match &subs.kset {
             Some(kset) => Some(ChannelDir::create(kset, sub.clone())?),
@@ -861,7 +861,7 @@ impl Channel {
 
     /// Offers the subchannels it has not seen to the bound driver's handler, if it set one.
     /// Called by the bus in process context (its subchannel worker, `hv_sub_chan`).
-    pub fn deliver_subchannels(&self) {
+    pub(crate) fn deliver_subchannels(&self) {
         let mut subs = self.subs.lock();
         let Some(handler) = subs.handler.clone() else {
             return;
@@ -882,7 +882,7 @@ impl Channel {
     /// Removes subchannel `sub` of this primary channel after the host rescinded it: its
     /// directory goes, it is closed if open, and the driver's handler is told. Called by the
     /// bus in process context.
-    pub fn remove_subchannel(&self, sub: &Channel) {
+    pub(crate) fn remove_subchannel(&self, sub: &Channel) {
         let mut subs = self.subs.lock();
         let i = subs
             .list
@@ -902,7 +902,7 @@ impl Channel {
     /// Closes the open subchannels of this primary channel (`vmbus_close()` closes them before
     /// the primary channel). With `unbind`, it also forgets the driver's handler: the next
     /// driver bound is offered every subchannel the host has not rescinded.
-    pub fn close_subchannels(&self, unbind: bool) {
+    pub(crate) fn close_subchannels(&self, unbind: bool) {
         let mut subs = self.subs.lock();
         if unbind {
             subs.handler = None;
@@ -952,7 +952,7 @@ impl Channel {
 
     /// Forgets the subchannels once the connection is gone, which breaks the reference cycle
     /// between a primary channel and its subchannels.
-    pub fn forget_subchannels(&self) {
+    pub(crate) fn forget_subchannels(&self) {
         let mut subs = self.subs.lock();
         subs.handler = None;
         subs.list.clear();
