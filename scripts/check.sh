@@ -235,6 +235,10 @@ vm_cmd vmbus-minihost "$top/tests/vm/with-minihost.sh" -- --suite vmbus-minihost
 vm_cmd vmbus-engine "$here/run-vm-engine.sh" --suite vmbus-engine --qemu "$hvq" --smp 2 --timeout 900 \
 	--append hvrs.test_timeout=500
 vm_cmd vmbus-engine-faults "$here/run-vm-engine.sh" --suite vmbus-engine-faults --qemu "$hvq" --smp 2 --timeout 700
+# Subchannels of the engine's echo device opened by vmbus_sample: sysfs, MODIFYCHANNEL, close on
+# unbind, pending_send_sz both ways, rescind of a subchannel and of the device, an orphan offer.
+vm_cmd vmbus-subchannels "$here/run-vm-engine.sh" --suite vmbus-subchannels --qemu "$hvq" --smp 2 \
+	--timeout 900 --append hvrs.test_timeout=300
 # Our bus falls back to each older version the engine is capped at, and its channels work there.
 for v in 5.3 5.0 4.1 4.0 3.0 2.4; do
 	vm_cmd "vmbus-versions@$v" "$here/run-vm-engine.sh" --suite vmbus-versions --name "vmbus-versions@$v" \

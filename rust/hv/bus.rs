@@ -97,6 +97,8 @@ extern "C" fn bus_probe(dev: *mut bindings::device) -> c_int {
     // SAFETY: `dev` is being bound to `rdrv`.
     let ret = unsafe { rdrv.probe(dev, id) };
     if ret != 0 {
+        // The failed driver's subchannels are closed and its handler forgotten.
+        raw.channel().close_subchannels(true);
         // SAFETY: `dev` is alive; its name was set before it was added.
         let name = unsafe { CStr::from_char_ptr(bindings::dev_name(dev)) };
         pr_err!(
@@ -119,6 +121,12 @@ extern "C" fn bus_remove(dev: *mut bindings::device) {
     let rdrv = unsafe { RawDriver::from_driver(drv) };
     // SAFETY: `dev` is bound to `rdrv` and being unbound.
     unsafe { rdrv.remove(dev) };
+    // Before the driver's data (with its primary channel) goes: the subchannels are closed
+    // first, as `vmbus_close()` does, and no more are offered to the driver.
+    // SAFETY: `dev` is a live VMBus device.
+    unsafe { RawDevice::from_dev(dev) }
+        .channel()
+        .close_subchannels(true);
 }
 
 /// The registration of the `vmbus` bus: `/sys/bus/vmbus` exists while this lives.

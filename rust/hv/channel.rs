@@ -19,6 +19,16 @@
 //! [`ChannelHandler`] in softirq context, with the host's signals masked while it drains the
 //! inbound ring (the C driver's `HV_CALL_BATCHED` mode).
 //!
+//! Subchannels (`sub_channel_index != 0`, the instance GUID of a primary channel) belong to the
+//! device of their primary channel. A driver that wants them sets a [`SubchannelHandler`] on its
+//! device ([`Device::set_subchannel_handler`]); the bus passes each subchannel to it in process
+//! context as a [`SubchannelOffer`], which opens it into an [`OpenSubchannel`]. The bus closes
+//! open subchannels before the primary channel (`vmbus_close()`), on unbind and on rescind.
+//!
+//! A send that finds the outbound ring full fails with `EAGAIN`; in process context,
+//! [`OpenChannel::send_inband_wait`] waits instead for the host to make room, with the ring's
+//! `pending_send_sz`.
+//!
 //! A driver whose rings user space reads and writes (`uio_hv_generic`) allocates them ahead with
 //! [`RingBuffer::new`] (`vmbus_alloc_ring()`) and opens the channel over them with
 //! [`OpenChannel::open_user`] (`vmbus_connect_ring()` in `HV_CALL_ISR` mode): the kernel then
@@ -40,29 +50,30 @@ use kernel::{
     cpu::CpuId,
     device,
     mm::virt::VmaNew,
-    new_spinlock, new_work, pr_warn_once,
+    new_mutex, new_spinlock, new_work, pr_warn_once,
     prelude::*,
     sync::{
         atomic::{Acquire, Atomic, Full, Relaxed, Release},
-        rcu, Arc, ArcBorrow, SpinLock,
+        rcu, Arc, ArcBorrow, Mutex, SpinLock,
     },
+    time::{Delta, Instant, Monotonic},
     workqueue::{self, impl_has_work, Work, WorkItem},
 };
 
 use super::{
-    device::Device,
+    device::{ChannelDir, ChannelKset, Device},
     hypercall, hypervisor,
     monitor::{MonitorPage, MonitorPages},
     page::{SharedBuffer, SHARED_PAGE_SIZE},
     ring::PageRing,
-    sync::IrqSpinLock,
+    sync::{Completion, IrqSpinLock},
 };
 use crate::proto::{
     devclass::{self, DevType},
     guid::Guid,
     ring::{
         init_ring, IncomingRing, OutgoingPacket, OutgoingRing, PacketType, RingError,
-        RING_HEADER_SIZE,
+        RING_HEADER_SIZE, VMBUS_PKT_TRAILER,
     },
     vmbus::{OfferChannel, OfferFlags, Version, MAX_CHANNEL_RELIDS, MAX_USER_DEFINED_BYTES},
 };
@@ -120,6 +131,8 @@ pub struct ChannelStats {
     pub out_full_first: Atomic<u64>,
     /// Sends that found the outbound ring full (`out_full_total`).
     pub out_full_total: Atomic<u64>,
+    /// Sends that waited for room with `pending_send_sz` set (no sysfs file; C has none).
+    pub send_waits: Atomic<u64>,
 }
 
 impl ChannelStats {
@@ -131,6 +144,7 @@ impl ChannelStats {
             intr_out_empty: Atomic::new(0),
             out_full_first: Atomic::new(0),
             out_full_total: Atomic::new(0),
+            send_waits: Atomic::new(0),
         }
     }
 
@@ -199,15 +213,25 @@ pub trait ChannelControl: Send + Sync {
         to_cpu: u32,
         target_vp: u32,
     ) -> Result;
+
+    /// Has the bus offer the subchannels of `primary` to the bound driver's handler soon
+    /// ([`Channel::deliver_subchannels`] on its subchannel worker, in process context).
+    fn schedule_subchannels(self: ArcBorrow<'_, Self>, primary: &Arc<Channel>);
 }
 
 /// A channel offered by the host (`struct vmbus_channel`).
+///
+/// A subchannel (an offer with a non-zero `sub_channel_index` and the instance GUID of a
+/// primary channel) refers to its primary channel ([`Channel::primary`]); the primary channel
+/// lists its subchannels ([`Channel::for_each_channel`]) and holds the bound driver's
+/// [`SubchannelHandler`].
 ///
 /// # Invariants
 ///
 /// `open` is NULL or comes from `Arc::into_raw()` of the channel's [`OpenState`]; it is
 /// published before OPENCHANNEL and unpublished (then an RCU grace period passes) before the
 /// reference is given back.
+#[pin_data]
 pub struct Channel {
     offer: OfferChannel,
     version: Version,
@@ -224,6 +248,16 @@ pub struct Channel {
     ring_file_size: Atomic<usize>,
     /// The kobject of the channel's sysfs directory, NULL while it does not exist.
     dir: Atomic<*mut bindings::kobject>,
+    /// The primary channel of a subchannel (`primary_channel`), `None` for a primary channel.
+    primary: Option<Arc<Channel>>,
+    /// The subchannels of a primary channel and the driver's handler for them (`sc_list`,
+    /// `sc_creation_callback`); empty for a subchannel.
+    #[pin]
+    subs: Mutex<Subchannels>,
+    /// Serializes opening and closing: a subchannel may be closed by its driver, by the bus
+    /// (unbind, rescind) and by the close of its primary channel.
+    #[pin]
+    open_lock: Mutex<()>,
     /// The counters of sysfs.
     pub stats: ChannelStats,
 }
@@ -235,9 +269,29 @@ unsafe impl Send for Channel {}
 // SAFETY: As above; `open` is only read with atomic loads under RCU.
 unsafe impl Sync for Channel {}
 
+/// The subchannels of a primary channel, under [`Channel::subs`].
+struct Subchannels {
+    /// The bound driver's handler (`sc_creation_callback`), `None` while no driver wants them.
+    handler: Option<Arc<dyn SubchannelHandler>>,
+    /// The subchannels, in offer order (`sc_list`).
+    list: KVec<SubEntry>,
+    /// The device's `channels` kset while the device exists: subchannel directories go there.
+    kset: Option<ChannelKset>,
+}
+
+/// A subchannel in [`Subchannels::list`].
+struct SubEntry {
+    channel: Arc<Channel>,
+    /// Its `channels/<relid>/` directory, removed on drop.
+    dir: Option<ChannelDir>,
+    /// Offered to the current driver's handler already.
+    delivered: bool,
+}
+
 impl Channel {
     /// Creates the channel of `offer`, received on a connection of `version`, with its
-    /// interrupts targeted at `target_cpu`; `control` is the connection.
+    /// interrupts targeted at `target_cpu`; `control` is the connection; `primary` is the
+    /// primary channel of a subchannel.
     ///
     /// # Errors
     ///
@@ -248,11 +302,12 @@ impl Channel {
         pages: Arc<MonitorPages>,
         control: Arc<dyn ChannelControl>,
         target_cpu: u32,
+        primary: Option<Arc<Channel>>,
     ) -> Result<Arc<Self>> {
         let hvsock = { offer.offer.chn_flags }.contains(OfferFlags::TLNPI_PROVIDER_OFFER);
         let class_id = offer.offer.if_type;
-        Ok(Arc::new(
-            Self {
+        Arc::pin_init(
+            pin_init!(Self {
                 offer,
                 version,
                 dev_type: devclass::dev_type(&class_id, hvsock),
@@ -265,10 +320,17 @@ impl Channel {
                 open: Atomic::new(ptr::null()),
                 ring_file_size: Atomic::new(0),
                 dir: Atomic::new(ptr::null_mut()),
+                primary,
+                subs <- new_mutex!(Subchannels {
+                    handler: None,
+                    list: KVec::new(),
+                    kset: None,
+                }),
+                open_lock <- new_mutex!(()),
                 stats: ChannelStats::new(),
-            },
+            }),
             GFP_KERNEL,
-        )?)
+        )
     }
 
     /// Returns the VMBus protocol version of the connection that offered the channel
@@ -378,9 +440,19 @@ impl Channel {
         self.low_latency.store(on, Relaxed);
     }
 
-    /// Calls `f` for the channel and then each of its subchannels, in offer order.
+    /// Returns the primary channel of a subchannel, `None` for a primary channel.
+    pub fn primary(&self) -> Option<&Arc<Channel>> {
+        self.primary.as_ref()
+    }
+
+    /// Calls `f` for the channel and then each of its subchannels, in offer order
+    /// (`channel_vp_mapping`). May sleep (it takes the subchannel list's mutex); must not be
+    /// called from [`SubchannelHandler::offered`] of the same device.
     pub fn for_each_channel(&self, mut f: impl FnMut(&Channel)) {
         f(self);
+        for e in self.subs.lock().list.iter() {
+            f(&e.channel);
+        }
     }
 
     /// Returns the kernel (direct-map) address of the connection's interrupt page
@@ -406,8 +478,9 @@ impl Channel {
     ///
     /// A non-NULL `kobj` is the added kobject of the channel's directory, with the channel
     /// attribute group, and stays referenced until after the device of the channel is
-    /// unregistered (so until every probe and remove of the device has returned); it is
-    /// unpublished before it is deleted.
+    /// unregistered (so until every probe and remove of the device has returned), or, for a
+    /// subchannel, whose `ring` file is never shown (drivers only show it for their device's
+    /// primary channel), until it is unpublished; it is unpublished before it is deleted.
     pub(crate) unsafe fn set_dir(&self, kobj: *mut bindings::kobject) {
         self.dir.xchg(kobj, Full);
         if !kobj.is_null() && self.ring_file_size.load(Relaxed) != 0 {
@@ -605,10 +678,10 @@ impl Channel {
 
     /// Unpublishes the open state: after this no interrupt reaches the handler and no handler
     /// runs any more.
-    fn unpublish_open(&self) {
+    fn unpublish_open(&self) -> Option<Arc<OpenState>> {
         let p = self.open.xchg(ptr::null(), Acquire);
         if p.is_null() {
-            return;
+            return None;
         }
         // SAFETY: Called in process context without RCU read locks: waits until no interrupt
         // handler or `with_open` still uses `p`.
@@ -617,9 +690,296 @@ impl Channel {
         // so this takes back the reference it owned.
         let open = unsafe { Arc::from_raw(p) };
         open.closing.store(true, Relaxed);
+        // A sender waiting for room gives up.
+        open.room.complete_all();
         // A queued handler sees `closing` and returns; a running one finishes.
         // SAFETY: `work` is an initialized work item, alive as long as `open`.
         unsafe { bindings::flush_work(Work::raw_get(&open.work)) };
+        Some(open)
+    }
+}
+
+impl Channel {
+    /// Opens the channel over `rings` (`__vmbus_open()`): the ring GPADL, the open state
+    /// published for the interrupt handler, OPENCHANNEL.
+    fn open_rings(
+        self: &Arc<Self>,
+        rings: &RingBuffer,
+        userdata: &[u8],
+        callback: Callback,
+    ) -> Result<Arc<OpenState>> {
+        let _serial = self.open_lock.lock();
+        let channel = self.clone();
+        let (send, recv) = (rings.send_size, rings.recv_size);
+        if userdata.len() > MAX_USER_DEFINED_BYTES {
+            return Err(EINVAL);
+        }
+        if channel.is_rescinded() {
+            return Err(ENODEV);
+        }
+        if channel.state() != ChannelState::Open as u32 {
+            return Err(EBUSY);
+        }
+        let total = send.checked_add(recv).ok_or(EINVAL)?;
+        let total32 = u32::try_from(total).map_err(|_| EINVAL)?;
+        let send32 = u32::try_from(send).map_err(|_| EINVAL)?;
+        let buffer = rings.buffer.clone();
+        let out_mem = PageRing::new(buffer.clone(), 0, send).ok_or(EINVAL)?;
+        let in_mem = PageRing::new(buffer.clone(), send, recv).ok_or(EINVAL)?;
+        // `hv_ringbuffer_init()`: both rings use `pending_send_sz`.
+        init_ring(&out_mem);
+        init_ring(&in_mem);
+        let outbound = OutgoingRing::new(PageRing::new(buffer.clone(), 0, send).ok_or(EINVAL)?)
+            .map_err(|_| EINVAL)?;
+        let inbound = IncomingRing::new(PageRing::new(buffer.clone(), send, recv).ok_or(EINVAL)?)
+            .map_err(|_| EINVAL)?;
+        let pfns = buffer.pfns()?;
+
+        let gpadl = match channel
+            .control
+            .as_arc_borrow()
+            .create_ring_gpadl(&channel, &pfns, send32, total32)
+        {
+            Ok(g) => g,
+            Err(e) => {
+                if e == ETIMEDOUT {
+                    // The host may yet map the pages: they are never given back.
+                    core::mem::forget(buffer);
+                }
+                return Err(e);
+            }
+        };
+
+        let (open_channel, open_buffer) = (channel.clone(), buffer.clone());
+        let open = Arc::pin_init(
+            pin_init!(OpenState {
+                channel: open_channel,
+                buffer: open_buffer,
+                out_mem,
+                in_mem,
+                outbound <- crate::new_irq_spinlock!(
+                    Outbound {
+                        ring: outbound,
+                        full: false
+                    },
+                    c"vmbus_channel::outbound"
+                ),
+                inbound <- new_spinlock!(inbound, "vmbus_channel::inbound"),
+                gpadl,
+                callback,
+                closing: Atomic::new(false),
+                failed: Atomic::new(false),
+                waiting: Atomic::new(false),
+                room <- Completion::new(),
+                send_wait <- new_mutex!(()),
+                work <- new_work!("vmbus_channel::callback"),
+            }),
+            GFP_KERNEL,
+        );
+        let open = match open {
+            Ok(o) => o,
+            Err(e) => {
+                teardown(&channel, gpadl, buffer);
+                return Err(e);
+            }
+        };
+
+        // The handler is reachable before OPENCHANNEL: the host may signal at once.
+        channel.publish_open(&open);
+        channel.set_state(ChannelState::Opening);
+        let vp = CpuId::from_u32(channel.target_cpu())
+            .map(hypervisor::vp_index)
+            .ok_or(EINVAL);
+        let result = vp.and_then(|vp| {
+            channel.control.as_arc_borrow().open(
+                &channel,
+                gpadl,
+                vp,
+                send32 / RING_HEADER_SIZE,
+                userdata,
+            )
+        });
+        if let Err(e) = result {
+            drop(channel.unpublish_open());
+            channel.set_state(ChannelState::Open);
+            drop(open);
+            teardown(&channel, gpadl, buffer);
+            return Err(e);
+        }
+        channel.set_state(ChannelState::Opened);
+        Ok(open)
+    }
+
+    /// Closes the channel if it is open (`vmbus_close()`): for a primary channel its open
+    /// subchannels first, then the handler is stopped, CLOSECHANNEL sent and the ring GPADL
+    /// torn down. With `only`, it closes only if `only` is the open state, so that a stale
+    /// handle never closes a later opening.
+    fn close_open(&self, only: Option<&Arc<OpenState>>) {
+        let stale = |only: Option<&Arc<OpenState>>| {
+            only.is_some_and(|o| !ptr::eq(self.open.load(Relaxed), Arc::as_ptr(o)))
+        };
+        if stale(only) {
+            return;
+        }
+        if self.primary.is_none() {
+            // Not under `open_lock`: opening a subchannel takes the subchannel list's lock and
+            // then the subchannel's `open_lock`.
+            self.close_subchannels(false);
+        }
+        let _serial = self.open_lock.lock();
+        if stale(only) {
+            return;
+        }
+        let Some(open) = self.unpublish_open() else {
+            return;
+        };
+        self.control.as_arc_borrow().close(self);
+        self.set_state(ChannelState::Open);
+        teardown(self, open.gpadl, open.buffer.clone());
+    }
+
+    /// Adds subchannel `sub` to this primary channel (`vmbus_add_channel_work()` for a
+    /// subchannel), with its `channels/<relid>/` directory if the device has its `channels`
+    /// directory already (else the directory comes with it). Called by the bus in process
+    /// context.
+    ///
+    /// # Errors
+    ///
+    /// [`ENOMEM`], or the kobject core's error for the directory.
+    pub(crate) fn add_subchannel(&self, sub: Arc<Channel>) -> Result {
+        let mut subs = self.subs.lock();
+        let dir = match &subs.kset {
+            Some(kset) => Some(ChannelDir::create(kset, sub.clone())?),
+            None => None,
+        };
+        subs.list.push(
+            SubEntry {
+                channel: sub,
+                dir,
+                delivered: false,
+            },
+            GFP_KERNEL,
+        )?;
+        Ok(())
+    }
+
+    /// Offers the subchannels it has not seen to the bound driver's handler, if it set one.
+    /// Called by the bus in process context (its subchannel worker, `hv_sub_chan`).
+    pub(crate) fn deliver_subchannels(&self) {
+        let mut subs = self.subs.lock();
+        let Some(handler) = subs.handler.clone() else {
+            return;
+        };
+        for e in subs.list.iter_mut() {
+            if e.delivered || e.channel.is_rescinded() {
+                continue;
+            }
+            e.delivered = true;
+            // The lock stays held: the bus cannot close the subchannels (unbind) or remove one
+            // (rescind) while the driver opens it.
+            handler.offered(&SubchannelOffer {
+                channel: &e.channel,
+            });
+        }
+    }
+
+    /// Removes subchannel `sub` of this primary channel after the host rescinded it: its
+    /// directory goes, it is closed if open, and the driver's handler is told. Called by the
+    /// bus in process context.
+    pub(crate) fn remove_subchannel(&self, sub: &Channel) {
+        let mut subs = self.subs.lock();
+        let i = subs
+            .list
+            .iter()
+            .position(|e| ptr::eq(Arc::as_ptr(&e.channel), sub));
+        let entry = i.and_then(|i| subs.list.remove(i).ok());
+        sub.close_open(None);
+        if let Some(entry) = entry {
+            if entry.delivered {
+                if let Some(h) = &subs.handler {
+                    h.rescinded(sub);
+                }
+            }
+        }
+    }
+
+    /// Closes the open subchannels of this primary channel (`vmbus_close()` closes them before
+    /// the primary channel). With `unbind`, it also forgets the driver's handler: the next
+    /// driver bound is offered every subchannel the host has not rescinded.
+    pub(crate) fn close_subchannels(&self, unbind: bool) {
+        let mut subs = self.subs.lock();
+        if unbind {
+            subs.handler = None;
+        }
+        for e in subs.list.iter_mut() {
+            e.channel.close_open(None);
+            if unbind {
+                e.delivered = false;
+            }
+        }
+    }
+
+    /// Sets the bound driver's subchannel handler and has the bus offer it the subchannels it
+    /// has not seen.
+    fn set_subchannel_handler(self: &Arc<Self>, handler: Arc<dyn SubchannelHandler>) {
+        self.subs.lock().handler = Some(handler);
+        self.control.as_arc_borrow().schedule_subchannels(self);
+    }
+
+    /// Publishes the device's `channels` kset and creates the directories of the subchannels
+    /// added before it existed.
+    pub(crate) fn attach_kset(&self, kset: ChannelKset) {
+        let mut subs = self.subs.lock();
+        for e in subs.list.iter_mut() {
+            if e.dir.is_none() {
+                match ChannelDir::create(&kset, e.channel.clone()) {
+                    Ok(d) => e.dir = Some(d),
+                    Err(err) => pr_err!(
+                        "channel {}: no sysfs directory: {:?}\n",
+                        e.channel.relid(),
+                        err
+                    ),
+                }
+            }
+        }
+        subs.kset = Some(kset);
+    }
+
+    /// Removes the subchannel directories and forgets the kset, before it is unregistered.
+    pub(crate) fn detach_kset(&self) {
+        let mut subs = self.subs.lock();
+        subs.kset = None;
+        for e in subs.list.iter_mut() {
+            e.dir = None;
+        }
+    }
+
+    /// Forgets the subchannels once the connection is gone, which breaks the reference cycle
+    /// between a primary channel and its subchannels.
+    pub(crate) fn forget_subchannels(&self) {
+        let mut subs = self.subs.lock();
+        subs.handler = None;
+        subs.list.clear();
+    }
+}
+
+/// Tears the ring GPADL down and frees the rings, or leaks them if the host may still use them.
+fn teardown(channel: &Channel, gpadl: u32, buffer: Arc<SharedBuffer>) {
+    match channel
+        .control
+        .as_arc_borrow()
+        .teardown_gpadl(channel, gpadl)
+    {
+        Err(e) if e == ETIMEDOUT => {
+            pr_err!(
+                "channel {}: GPADL {:#x} not torn down, leaking its {} bytes\n",
+                channel.relid(),
+                gpadl,
+                buffer.len()
+            );
+            core::mem::forget(buffer);
+        }
+        _ => drop(buffer),
     }
 }
 
@@ -670,6 +1030,8 @@ enum Callback {
 struct OpenState {
     channel: Arc<Channel>,
     buffer: Arc<SharedBuffer>,
+    /// The ring GPADL.
+    gpadl: u32,
     out_mem: PageRing,
     in_mem: PageRing,
     #[pin]
@@ -681,6 +1043,15 @@ struct OpenState {
     closing: Atomic<bool>,
     /// Set on the first corrupt ring: the channel is dead.
     failed: Atomic<bool>,
+    /// A sender waits for room in the outbound ring ([`OpenChannel::send_inband_wait`]).
+    waiting: Atomic<bool>,
+    /// Completed by the handler's work after a host signal (or by the close) while a sender
+    /// waits for room.
+    #[pin]
+    room: Completion,
+    /// One sender waits for room at a time: they share the ring's `pending_send_sz`.
+    #[pin]
+    send_wait: Mutex<()>,
     #[pin]
     work: Work<OpenState>,
 }
@@ -702,6 +1073,12 @@ impl WorkItem for OpenState {
     fn run(this: Arc<OpenState>) {
         if this.closing.load(Relaxed) || this.failed.load(Relaxed) {
             return;
+        }
+        if this.waiting.load(Relaxed) {
+            // The host signalled: it may have read the outbound ring and found the
+            // `pending_send_sz` bytes free, so the waiting sender tries again. (Here, not in the
+            // interrupt: `complete_all()` is not for hard-IRQ context on PREEMPT_RT.)
+            this.room.complete_all();
         }
         let Callback::Batched(handler) = &this.callback else {
             return;
@@ -782,7 +1159,7 @@ impl OpenState {
             // The outbound ring's write index belongs to user space.
             return Err(EBUSY);
         }
-        if self.channel.is_rescinded() {
+        if self.channel.is_rescinded() || self.closing.load(Relaxed) {
             return Err(ENODEV);
         }
         let stats = &self.channel.stats;
@@ -814,6 +1191,64 @@ impl OpenState {
             self.channel.signal_host();
         }
         Ok(())
+    }
+}
+
+impl OpenState {
+    /// Writes a packet as [`OpenState::send`], waiting up to `timeout` for room while the
+    /// outbound ring is full, with `pending_send_sz` set so that the host signals when it made
+    /// room (`hv_ringbuffer_write()` callers that wait, e.g. netvsc's queue wake-up).
+    fn send_wait(&self, pkt: &OutgoingPacket<'_>, payload: &[&[u8]], timeout: Delta) -> Result {
+        let payload_len = payload
+            .iter()
+            .fold(0usize, |n, p| n.saturating_add(p.len()));
+        // A write of `need` bytes (trailer included) needs strictly more than `need` free.
+        let need = OutgoingRing::<PageRing>::packet_len(pkt.ext_header.len(), payload_len)
+            .map_err(|_| EINVAL)?
+            .saturating_add(VMBUS_PKT_TRAILER);
+        let _serial = self.send_wait.lock();
+        let start = Instant::<Monotonic>::now();
+        let mut waited = false;
+        let result = loop {
+            match self.send(pkt, payload) {
+                Err(e) if e == EAGAIN => {}
+                r => break r,
+            }
+            self.room.reinit();
+            self.waiting.store(true, Relaxed);
+            // Ask for a signal, then look again: the host may have made room before it could
+            // see the request.
+            let free = {
+                let out = self.outbound.lock();
+                out.ring.set_pending_send_size(need);
+                out.ring.free_bytes()
+            };
+            match free {
+                Ok(n) if n > need => continue,
+                Ok(_) => {}
+                Err(e) => {
+                    self.fail(e);
+                    break Err(EIO);
+                }
+            }
+            if self.closing.load(Relaxed) {
+                break Err(ENODEV);
+            }
+            let left = timeout - start.elapsed();
+            if left <= Delta::ZERO {
+                break Err(ETIMEDOUT);
+            }
+            if !waited {
+                waited = true;
+                ChannelStats::inc(&self.channel.stats.send_waits);
+            }
+            if let Err(e) = self.room.wait_interruptible_timeout(left) {
+                break Err(e);
+            }
+        };
+        self.waiting.store(false, Relaxed);
+        self.outbound.lock().ring.clear_pending_send_size();
+        result
     }
 }
 
@@ -906,6 +1341,115 @@ impl ChannelIo<'_> {
     }
 }
 
+/// What a driver does with the subchannels of its device (`sc_creation_callback`,
+/// `chn_rescind_callback` of a subchannel).
+///
+/// Set by the driver with [`Device::set_subchannel_handler`] (in `probe`, before it asks the
+/// host for subchannels, e.g. storvsc's CREATE_SUB_CHANNELS); forgotten by the bus when the
+/// driver unbinds.
+pub trait SubchannelHandler: Send + Sync {
+    /// The host offered a subchannel of the device, or the driver just set its handler and the
+    /// subchannel was offered before. Runs in process context on the bus's subchannel worker
+    /// (`hv_sub_chan`), once per subchannel and binding; it may sleep, and it opens the
+    /// subchannel with [`SubchannelOffer::open`] if it wants it. While it runs, the bus neither
+    /// unbinds the driver nor removes a subchannel, so it must not wait for those, nor call
+    /// [`Channel::for_each_channel`] on the device's channel.
+    fn offered(&self, offer: &SubchannelOffer<'_>);
+
+    /// The host rescinded a subchannel that was offered to this handler. The bus has already
+    /// closed it (sends fail with [`ENODEV`]); its relid is released once this returns.
+    /// Runs in process context, as [`SubchannelHandler::offered`].
+    fn rescinded(&self, channel: &Channel) {
+        let _ = channel;
+    }
+}
+
+/// A subchannel offered to the bound driver, valid during [`SubchannelHandler::offered`].
+pub struct SubchannelOffer<'a> {
+    channel: &'a Arc<Channel>,
+}
+
+impl SubchannelOffer<'_> {
+    /// Returns the subchannel.
+    pub fn channel(&self) -> &Arc<Channel> {
+        self.channel
+    }
+
+    /// Opens the subchannel with rings of the given sizes; `handler` runs when the host
+    /// signals it (`vmbus_open()` of a subchannel). May sleep.
+    ///
+    /// # Errors
+    ///
+    /// As [`OpenChannel::open`].
+    pub fn open(
+        &self,
+        params: &OpenParams<'_>,
+        handler: Arc<dyn ChannelHandler>,
+    ) -> Result<OpenSubchannel> {
+        let rings = RingBuffer::new(params.send_ring_size, params.recv_ring_size)?;
+        let open = self
+            .channel
+            .open_rings(&rings, params.userdata, Callback::Batched(handler))?;
+        Ok(OpenSubchannel { open })
+    }
+}
+
+/// An open subchannel, closed on drop (`vmbus_open()` / `vmbus_close()` of a subchannel).
+///
+/// Unlike [`OpenChannel`] it borrows nothing, so a driver can keep it wherever its data
+/// reaches it (a per-CPU table of channels, its [`SubchannelHandler`]). The bus guarantees that
+/// it does not outlive the binding: it closes every open subchannel when the driver unbinds
+/// (before the device's primary channel closes, as `vmbus_close()` does), when the primary
+/// channel is closed, and when the host rescinds the subchannel. After that its sends fail
+/// with [`ENODEV`] and dropping it does nothing more. Dropping it may sleep; it must not be
+/// dropped from its own channel's handler.
+pub struct OpenSubchannel {
+    open: Arc<OpenState>,
+}
+
+impl OpenSubchannel {
+    /// Returns the subchannel.
+    pub fn channel(&self) -> &Channel {
+        &self.open.channel
+    }
+
+    /// Sends an in-band packet, see [`OpenChannel::send_inband`].
+    ///
+    /// # Errors
+    ///
+    /// As [`OpenChannel::send_inband`]; [`ENODEV`] once closed.
+    pub fn send_inband(&self, payload: &[&[u8]], trans_id: u64, completion: bool) -> Result {
+        self.open
+            .send(&OutgoingPacket::inband(trans_id, completion), payload)
+    }
+
+    /// Sends an in-band packet, waiting for room, see [`OpenChannel::send_inband_wait`].
+    ///
+    /// # Errors
+    ///
+    /// As [`OpenChannel::send_inband_wait`].
+    pub fn send_inband_wait(
+        &self,
+        payload: &[&[u8]],
+        trans_id: u64,
+        completion: bool,
+        timeout: Delta,
+    ) -> Result {
+        self.open.send_wait(
+            &OutgoingPacket::inband(trans_id, completion),
+            payload,
+            timeout,
+        )
+    }
+}
+
+impl Drop for OpenSubchannel {
+    /// Closes the subchannel unless the bus closed it already.
+    fn drop(&mut self) {
+        self.open.channel.close_open(Some(&self.open));
+    }
+}
+
 /// The sizes and user data of [`OpenChannel::open`].
 #[derive(Copy, Clone, Debug)]
 pub struct OpenParams<'a> {
@@ -925,7 +1469,6 @@ pub struct OpenParams<'a> {
 pub struct OpenChannel<'bound> {
     _dev: &'bound Device<device::Bound>,
     open: Arc<OpenState>,
-    gpadl: u32,
 }
 
 impl<'bound> OpenChannel<'bound> {
@@ -970,126 +1513,8 @@ impl<'bound> OpenChannel<'bound> {
         userdata: &[u8],
         callback: Callback,
     ) -> Result<Self> {
-        let channel = dev.channel().clone();
-        let (send, recv) = (rings.send_size, rings.recv_size);
-        if userdata.len() > MAX_USER_DEFINED_BYTES {
-            return Err(EINVAL);
-        }
-        if channel.is_rescinded() {
-            return Err(ENODEV);
-        }
-        if channel.state() != ChannelState::Open as u32 {
-            return Err(EBUSY);
-        }
-        let total = send.checked_add(recv).ok_or(EINVAL)?;
-        let total32 = u32::try_from(total).map_err(|_| EINVAL)?;
-        let send32 = u32::try_from(send).map_err(|_| EINVAL)?;
-        let buffer = rings.buffer.clone();
-        let out_mem = PageRing::new(buffer.clone(), 0, send).ok_or(EINVAL)?;
-        let in_mem = PageRing::new(buffer.clone(), send, recv).ok_or(EINVAL)?;
-        // `hv_ringbuffer_init()`: both rings use `pending_send_sz`.
-        init_ring(&out_mem);
-        init_ring(&in_mem);
-        let outbound = OutgoingRing::new(PageRing::new(buffer.clone(), 0, send).ok_or(EINVAL)?)
-            .map_err(|_| EINVAL)?;
-        let inbound = IncomingRing::new(PageRing::new(buffer.clone(), send, recv).ok_or(EINVAL)?)
-            .map_err(|_| EINVAL)?;
-        let pfns = buffer.pfns()?;
-
-        let gpadl = match channel
-            .control
-            .as_arc_borrow()
-            .create_ring_gpadl(&channel, &pfns, send32, total32)
-        {
-            Ok(g) => g,
-            Err(e) => {
-                if e == ETIMEDOUT {
-                    // The host may yet map the pages: they are never given back.
-                    core::mem::forget(buffer);
-                }
-                return Err(e);
-            }
-        };
-
-        let (open_channel, open_buffer) = (channel.clone(), buffer.clone());
-        let open = Arc::pin_init(
-            pin_init!(OpenState {
-                channel: open_channel,
-                buffer: open_buffer,
-                out_mem,
-                in_mem,
-                outbound <- crate::new_irq_spinlock!(
-                    Outbound {
-                        ring: outbound,
-                        full: false
-                    },
-                    c"vmbus_channel::outbound"
-                ),
-                inbound <- new_spinlock!(inbound, "vmbus_channel::inbound"),
-                callback,
-                closing: Atomic::new(false),
-                failed: Atomic::new(false),
-                work <- new_work!("vmbus_channel::callback"),
-            }),
-            GFP_KERNEL,
-        );
-        let open = match open {
-            Ok(o) => o,
-            Err(e) => {
-                Self::teardown(&channel, gpadl, buffer);
-                return Err(e);
-            }
-        };
-
-        // The handler is reachable before OPENCHANNEL: the host may signal at once.
-        channel.publish_open(&open);
-        channel.set_state(ChannelState::Opening);
-        let vp = CpuId::from_u32(channel.target_cpu())
-            .map(hypervisor::vp_index)
-            .ok_or(EINVAL);
-        let result = vp.and_then(|vp| {
-            channel.control.as_arc_borrow().open(
-                &channel,
-                gpadl,
-                vp,
-                send32 / RING_HEADER_SIZE,
-                userdata,
-            )
-        });
-        if let Err(e) = result {
-            channel.unpublish_open();
-            channel.set_state(ChannelState::Open);
-            drop(open);
-            Self::teardown(&channel, gpadl, buffer);
-            return Err(e);
-        }
-        channel.set_state(ChannelState::Opened);
-        Ok(Self {
-            _dev: dev,
-            open,
-            gpadl,
-        })
-    }
-
-    /// Tears the ring GPADL down and frees the rings, or leaks them if the host may still use
-    /// them.
-    fn teardown(channel: &Channel, gpadl: u32, buffer: Arc<SharedBuffer>) {
-        match channel
-            .control
-            .as_arc_borrow()
-            .teardown_gpadl(channel, gpadl)
-        {
-            Err(e) if e == ETIMEDOUT => {
-                pr_err!(
-                    "channel {}: GPADL {:#x} not torn down, leaking its {} bytes\n",
-                    channel.relid(),
-                    gpadl,
-                    buffer.len()
-                );
-                core::mem::forget(buffer);
-            }
-            _ => drop(buffer),
-        }
+        let open = dev.channel().open_rings(rings, userdata, callback)?;
+        Ok(Self { _dev: dev, open })
     }
 
     /// Returns the channel.
@@ -1108,6 +1533,31 @@ impl<'bound> OpenChannel<'bound> {
     pub fn send_inband(&self, payload: &[&[u8]], trans_id: u64, completion: bool) -> Result {
         self.open
             .send(&OutgoingPacket::inband(trans_id, completion), payload)
+    }
+
+    /// Sends an in-band packet as [`OpenChannel::send_inband`], but if the outbound ring is
+    /// full, waits up to `timeout` for the host to make room: it sets the ring's
+    /// `pending_send_sz` to the packet's size, and the host signals the channel once that much
+    /// is free (the reader side of `hv_pkt_iter_close()`). Process context only; the wait
+    /// sleeps and is interruptible. Senders that wait are served one at a time.
+    ///
+    /// # Errors
+    ///
+    /// [`ETIMEDOUT`] if the ring stayed full, [`ERESTARTSYS`] if a signal interrupted the
+    /// wait, [`ENODEV`] if the channel was closed or rescinded meanwhile, else as
+    /// [`OpenChannel::send_inband`].
+    pub fn send_inband_wait(
+        &self,
+        payload: &[&[u8]],
+        trans_id: u64,
+        completion: bool,
+        timeout: Delta,
+    ) -> Result {
+        self.open.send_wait(
+            &OutgoingPacket::inband(trans_id, completion),
+            payload,
+            timeout,
+        )
     }
 }
 
@@ -1180,14 +1630,10 @@ impl RingBuffer {
 }
 
 impl Drop for OpenChannel<'_> {
-    /// Stops the handler, sends CLOSECHANNEL and tears the ring GPADL down
-    /// (`vmbus_close()`).
+    /// Closes the open subchannels of the channel, then stops the handler, sends CLOSECHANNEL
+    /// and tears the ring GPADL down (`vmbus_close()`).
     fn drop(&mut self) {
-        let channel = self.open.channel.clone();
-        channel.unpublish_open();
-        channel.control.as_arc_borrow().close(&channel);
-        channel.set_state(ChannelState::Open);
-        Self::teardown(&channel, self.gpadl, self.open.buffer.clone());
+        self.open.channel.close_open(Some(&self.open));
     }
 }
 
@@ -1350,6 +1796,14 @@ impl<'a> Device<device::Core<'a>> {
         let channel = self.channel();
         channel.ring_file_size.xchg(0, Full);
         channel.update_dir();
+    }
+
+    /// Sets the driver's handler of the device's subchannels (`vmbus_set_sc_create_callback()`):
+    /// every subchannel the host offers from now on, and each one it offered before, is
+    /// passed to `handler` on the bus's subchannel worker. The bus forgets the handler, and
+    /// closes the open subchannels, when the driver unbinds.
+    pub fn set_subchannel_handler(&self, handler: Arc<dyn SubchannelHandler>) {
+        self.channel().set_subchannel_handler(handler);
     }
 
     /// Opens the device's channel, see [`OpenChannel::open`].

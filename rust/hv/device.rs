@@ -240,8 +240,8 @@ impl ChannelKobj {
         // SAFETY: `kobj` is an added kobject.
         unsafe { bindings::kobject_uevent(kobj, bindings::kobject_action_KOBJ_ADD) };
         // SAFETY: `kobj` is added with the channel group; `Registration` keeps the reference
-        // returned here until after the device is unregistered, and unpublishes it before
-        // deleting it (`del`).
+        // returned here for a primary channel until after the device is unregistered, a
+        // `ChannelDir` keeps it for a subchannel; both unpublish it before deleting it (`del`).
         unsafe { (*this).channel.set_dir(kobj) };
         // INVARIANT: `kobj` was initialized with `CHANNEL_KTYPE`.
         // SAFETY: `this` comes from `KBox::into_raw`, so it is not NULL.
@@ -270,6 +270,60 @@ impl ChannelKobj {
     unsafe fn put(this: NonNull<Self>) {
         // SAFETY: By the caller's guarantee `this` is live and owns a reference to its kobject.
         unsafe { bindings::kobject_put(this.as_ref().kobj.get()) };
+    }
+}
+
+/// The `channels` kset of a device, where the directories of its subchannels go.
+///
+/// # Invariants
+///
+/// `0` is a registered kset; whoever holds this unregisters it only after dropping it (the
+/// [`Registration`] of the device, through [`Channel::detach_kset`]).
+pub(crate) struct ChannelKset(NonNull<bindings::kset>);
+
+// SAFETY: A registered kset may be used from any thread; this only names it.
+unsafe impl Send for ChannelKset {}
+
+// SAFETY: As above.
+unsafe impl Sync for ChannelKset {}
+
+/// The `channels/<relid>/` directory of a subchannel, removed on drop.
+///
+/// # Invariants
+///
+/// `0` was returned by [`ChannelKobj::create`] and its reference is owned here.
+pub(crate) struct ChannelDir(NonNull<ChannelKobj>);
+
+// SAFETY: The directory is a reference-counted kobject that may be removed from any thread in
+// process context.
+unsafe impl Send for ChannelDir {}
+
+// SAFETY: `&ChannelDir` gives no access to anything.
+unsafe impl Sync for ChannelDir {}
+
+impl ChannelDir {
+    /// Creates the directory of subchannel `channel` in `kset` (`vmbus_add_channel_kobj()`).
+    ///
+    /// # Errors
+    ///
+    /// [`ENOMEM`], or the kobject core's error.
+    pub(crate) fn create(kset: &ChannelKset, channel: Arc<Channel>) -> Result<Self> {
+        // INVARIANT: `create` returns a directory whose reference we now own.
+        Ok(Self(ChannelKobj::create(kset.0, channel)?))
+    }
+}
+
+impl Drop for ChannelDir {
+    /// Removes the directory (`kobject_del()`) and drops its reference. A subchannel has no
+    /// `ring` file, so no driver call reads its published directory (see [`Channel::set_dir`]):
+    /// it may go at once.
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant `self.0` came from `create` and we own its reference,
+        // which is not used after this.
+        unsafe {
+            ChannelKobj::del(self.0);
+            ChannelKobj::put(self.0);
+        }
     }
 }
 
@@ -398,7 +452,7 @@ impl Registration {
         };
         // SAFETY: `raw` is valid while registered.
         let channel = unsafe { (*raw).channel.clone() };
-        let primary = match ChannelKobj::create(kset, channel) {
+        let primary = match ChannelKobj::create(kset, channel.clone()) {
             Ok(p) => p,
             Err(e) => {
                 // SAFETY: The kset and the device were registered above, by us.
@@ -409,6 +463,9 @@ impl Registration {
                 return Err(e);
             }
         };
+        // The subchannels offered meanwhile get their directories now, later ones at once.
+        // INVARIANT: The kset is registered until `drop` detaches it first.
+        channel.attach_kset(ChannelKset(kset));
         // INVARIANT: The device is registered and holds our reference; `kset` and `primary`
         // were created for it.
         Ok(Self {
@@ -427,11 +484,13 @@ impl Registration {
 }
 
 impl Drop for Registration {
-    /// Removes the channel directory, the `channels` kset and the device
-    /// (`vmbus_device_unregister()`); the driver, if any, is unbound first. The directory's
+    /// Removes the subchannel directories, the channel directory, the `channels` kset and the
+    /// device (`vmbus_device_unregister()`); the driver, if any, is unbound first. The directory's
     /// kobject is freed only after the device is gone, when no driver of it can still use it
     /// (see [`Channel::set_dir`]).
     fn drop(&mut self) {
+        // The subchannel directories go first, and none is created any more.
+        self.channel().detach_kset();
         // SAFETY: By the type invariant all three are ours to remove, in this order.
         unsafe {
             ChannelKobj::del(self.primary);

@@ -46,6 +46,8 @@ extern "C" {
     pub(crate) fn hvrs_vzalloc(size: usize) -> *mut c_void;
     pub(crate) fn hvrs_virt_mb();
     pub(crate) fn hvrs_virt_rmb();
+    // `x` is a `struct completion *` (see `hvrs_device_match_driver_override`).
+    pub(crate) fn hvrs_reinit_completion(x: *mut c_void);
     pub(crate) fn hvrs_isr_wait_override_begin();
     pub(crate) fn hvrs_isr_wait_override_end();
     // `lock` is a `spinlock_t *` (see `hvrs_device_match_driver_override`).

@@ -69,6 +69,35 @@ impl Completion {
         };
         left != 0
     }
+
+    /// Makes it not done again (`reinit_completion()`), before the condition a later wait is
+    /// for is checked; nobody may wait on it meanwhile.
+    pub fn reinit(&self) {
+        // SAFETY: `inner` is an initialized completion by the type invariant.
+        unsafe { ffi::hvrs_reinit_completion(self.inner.get().cast()) };
+    }
+
+    /// Waits until it is completed, `timeout` has passed or a signal arrives
+    /// (`wait_for_completion_interruptible_timeout()`); returns `true` if it was completed.
+    /// May sleep.
+    ///
+    /// # Errors
+    ///
+    /// [`ERESTARTSYS`] if a signal interrupted the wait.
+    pub fn wait_interruptible_timeout(&self, timeout: Delta) -> Result<bool> {
+        let ms = u32::try_from(timeout.as_millis().max(0)).unwrap_or(u32::MAX);
+        // SAFETY: `inner` is an initialized completion by the type invariant.
+        let left = unsafe {
+            bindings::wait_for_completion_interruptible_timeout(
+                self.inner.get(),
+                msecs_to_jiffies(ms),
+            )
+        };
+        if left < 0 {
+            return Err(ERESTARTSYS);
+        }
+        Ok(left != 0)
+    }
 }
 
 /// A spinlock taken with interrupts disabled (`spin_lock_irqsave()`), for data used from process,

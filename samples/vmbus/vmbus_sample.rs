@@ -8,8 +8,12 @@
 //!   protocol (a version request for 2.0, as `hv_balloon` does) and waits for the answer;
 //! - the echo device of the project's host engine (`tools/hv-host`, class
 //!   `ec40ec40-5e1f-4c0c-9a11-b0b0b0b0ec40`): it sends [`ECHO_PACKETS`] in-band packets asking
-//!   for completions, more than the ring holds, and checks that each comes back once with its
-//!   payload.
+//!   for completions, more than the ring holds (waiting for room with `pending_send_sz`), and
+//!   checks that each comes back once with its payload. It also takes every subchannel the
+//!   host offers for the device (the engine's `offer echo --sub N`): it opens each one from its
+//!   [`SubchannelHandler`], sends [`SUB_PACKETS`] packets on it and logs when all came back;
+//!   the open subchannels live in the driver's data until the host rescinds one or the driver
+//!   unbinds.
 //!
 //! The host's answers arrive through the channel's interrupt, its handler and the inbound ring.
 //! Unbinding closes the channel.
@@ -29,11 +33,14 @@ use kernel::{
         atomic::{Atomic, Relaxed},
         Arc,
     },
-    time::{delay::fsleep, Delta, Instant, Monotonic},
+    time::Delta,
 };
 use vmbus::{
     hv::{
-        channel::{ChannelHandler, ChannelIo, OpenChannel, OpenParams},
+        channel::{
+            Channel, ChannelHandler, ChannelIo, OpenChannel, OpenParams, OpenSubchannel,
+            SubchannelHandler, SubchannelOffer,
+        },
         device::Device,
         driver,
         sync::Completion,
@@ -54,6 +61,9 @@ const ECHO_CLASS: Guid = Guid::new("ec40ec40-5e1f-4c0c-9a11-b0b0b0b0ec40");
 
 /// Packets sent to the echo device.
 const ECHO_PACKETS: u32 = 512;
+
+/// Packets sent on each subchannel of the echo device.
+const SUB_PACKETS: u32 = 256;
 
 /// Payload bytes of each echo packet.
 const ECHO_SIZE: usize = 100;
@@ -76,9 +86,14 @@ fn echo_payload(trans_id: u64) -> [u8; ECHO_SIZE] {
     p
 }
 
-/// Receives the host's messages.
+/// Receives the host's messages on one channel.
 #[pin_data]
 struct Handler {
+    /// Echo packets sent on the channel.
+    expected: u32,
+    /// The channel's relid and subchannel index, for messages.
+    relid: u32,
+    sub_index: u16,
     /// Whether the host accepted the DM version (valid once `answered`).
     accepted: Atomic<bool>,
     /// Echo completions received with the right payload.
@@ -93,9 +108,26 @@ struct Handler {
 }
 
 impl Handler {
+    /// Returns a handler expecting `expected` echoes on channel `channel`.
+    fn new(expected: u32, channel: &Channel) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Handler {
+                expected,
+                relid: channel.relid(),
+                sub_index: channel.sub_channel_index(),
+                accepted: Atomic::new(false),
+                echoed: Atomic::new(0),
+                bad: Atomic::new(0),
+                seen <- kernel::new_spinlock!([0; (ECHO_PACKETS as usize).div_ceil(64)]),
+                answered <- Completion::new(),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
     fn echo(&self, packet_type: PacketType, trans_id: u64, payload: &[u8]) {
         let ok = packet_type == PacketType::COMP
-            && (1..=u64::from(ECHO_PACKETS)).contains(&trans_id)
+            && (1..=u64::from(self.expected)).contains(&trans_id)
             && payload.get(..ECHO_SIZE) == Some(&echo_payload(trans_id)[..]);
         let fresh = ok && {
             let i = (trans_id - 1) as usize;
@@ -112,7 +144,17 @@ impl Handler {
             self.bad.add(1, Relaxed);
             return;
         }
-        if self.echoed.fetch_add(1, Relaxed) + 1 == ECHO_PACKETS {
+        if self.echoed.fetch_add(1, Relaxed) + 1 == self.expected {
+            if self.sub_index != 0 {
+                pr_info!(
+                    "subchannel {} (relid {}): {} packets of {} bytes echoed, {} bad\n",
+                    self.sub_index,
+                    self.relid,
+                    self.expected,
+                    ECHO_SIZE,
+                    self.bad.load(Relaxed)
+                );
+            }
             self.answered.complete_all();
         }
     }
@@ -150,9 +192,86 @@ impl ChannelHandler for Handler {
     }
 }
 
-/// A bound device: its channel stays open until unbind.
+/// An open subchannel of the echo device and its handler.
+struct SubOpen {
+    open: OpenSubchannel,
+    handler: Arc<Handler>,
+}
+
+/// Opens the subchannels of the echo device and keeps them open.
+#[pin_data]
+struct Subchannels {
+    #[pin]
+    open: kernel::sync::Mutex<KVec<SubOpen>>,
+}
+
+impl Subchannels {
+    /// Opens the subchannel of `offer` and sends [`SUB_PACKETS`] echo packets on it, waiting
+    /// for room when its ring is full; the handler checks the echoes.
+    fn open_and_send(&self, offer: &SubchannelOffer<'_>) -> Result {
+        let channel = offer.channel();
+        let handler = Handler::new(SUB_PACKETS, channel)?;
+        let params = OpenParams {
+            send_ring_size: ECHO_RING_SIZE,
+            recv_ring_size: ECHO_RING_SIZE,
+            userdata: &[],
+        };
+        let open = offer.open(&params, handler.clone())?;
+        for trans_id in 1..=u64::from(SUB_PACKETS) {
+            let payload = echo_payload(trans_id);
+            open.send_inband_wait(&[&payload[..]], trans_id, true, ANSWER_TIMEOUT)?;
+        }
+        pr_info!(
+            "subchannel {} (relid {}) open on CPU {}: {} packets sent, waited for room {} times\n",
+            channel.sub_channel_index(),
+            channel.relid(),
+            channel.target_cpu(),
+            SUB_PACKETS,
+            channel.stats.send_waits.load(Relaxed)
+        );
+        self.open
+            .lock()
+            .push(SubOpen { open, handler }, GFP_KERNEL)?;
+        Ok(())
+    }
+}
+
+impl SubchannelHandler for Subchannels {
+    fn offered(&self, offer: &SubchannelOffer<'_>) {
+        if let Err(e) = self.open_and_send(offer) {
+            pr_err!(
+                "subchannel {} (relid {}): {:?}\n",
+                offer.channel().sub_channel_index(),
+                offer.channel().relid(),
+                e
+            );
+        }
+    }
+
+    fn rescinded(&self, channel: &Channel) {
+        let mut open = self.open.lock();
+        let Some(i) = open
+            .iter()
+            .position(|s| s.open.channel().relid() == channel.relid())
+        else {
+            return;
+        };
+        if let Ok(sub) = open.remove(i) {
+            pr_info!(
+                "subchannel {} (relid {}) rescinded: {} of {} packets echoed\n",
+                channel.sub_channel_index(),
+                channel.relid(),
+                sub.handler.echoed.load(Relaxed),
+                SUB_PACKETS
+            );
+        }
+    }
+}
+
+/// A bound device: its channel stays open until unbind, and so do the subchannels it opened.
 struct SampleData<'bound> {
     _channel: OpenChannel<'bound>,
+    _subchannels: Option<Arc<Subchannels>>,
 }
 
 struct Sample;
@@ -181,25 +300,30 @@ impl Sample {
     /// Opens the channel and runs the exchange of the device's class.
     fn start<'bound>(dev: &'bound Device<kernel::device::Core<'_>>) -> Result<SampleData<'bound>> {
         let class = dev.channel().class_id();
-        let handler = Arc::pin_init(
-            pin_init!(Handler {
-                accepted: Atomic::new(false),
-                echoed: Atomic::new(0),
-                bad: Atomic::new(0),
-                seen <- kernel::new_spinlock!([0; (ECHO_PACKETS as usize).div_ceil(64)]),
-                answered <- Completion::new(),
+        let handler = Handler::new(ECHO_PACKETS, dev.channel())?;
+        if class == HV_DM {
+            return Ok(SampleData {
+                _channel: Self::dm(dev, &handler)?,
+                _subchannels: None,
+            });
+        }
+        if class != ECHO_CLASS {
+            dev_err!(dev.as_ref(), "no exchange for class {}\n", class);
+            return Err(ENODEV);
+        }
+        let channel = Self::echo(dev, &handler)?;
+        // The subchannels offered before (and from now on) come to the handler.
+        let subchannels = Arc::pin_init(
+            pin_init!(Subchannels {
+                open <- kernel::new_mutex!(KVec::new()),
             }),
             GFP_KERNEL,
         )?;
-        let channel = if class == HV_DM {
-            Self::dm(dev, &handler)?
-        } else if class == ECHO_CLASS {
-            Self::echo(dev, &handler)?
-        } else {
-            dev_err!(dev.as_ref(), "no exchange for class {}\n", class);
-            return Err(ENODEV);
-        };
-        Ok(SampleData { _channel: channel })
+        dev.set_subchannel_handler(subchannels.clone());
+        Ok(SampleData {
+            _channel: channel,
+            _subchannels: Some(subchannels),
+        })
     }
 
     /// Negotiates the Dynamic Memory protocol version.
@@ -235,7 +359,8 @@ impl Sample {
         Ok(channel)
     }
 
-    /// Sends the echo packets, waiting for room when the ring is full, and checks the echoes.
+    /// Sends the echo packets, waiting for room when the ring is full (`pending_send_sz`), and
+    /// checks the echoes.
     fn echo<'bound>(
         dev: &'bound Device<kernel::device::Core<'_>>,
         handler: &Arc<Handler>,
@@ -246,23 +371,13 @@ impl Sample {
             userdata: &[],
         };
         let channel = dev.open_channel(&params, handler.clone())?;
-        let start = Instant::<Monotonic>::now();
-        let mut full = 0u32;
         for trans_id in 1..=u64::from(ECHO_PACKETS) {
             let payload = echo_payload(trans_id);
-            loop {
-                match channel.send_inband(&[&payload[..]], trans_id, true) {
-                    Ok(()) => break,
-                    Err(e) if e == EAGAIN => {
-                        full += 1;
-                        if start.elapsed() > ANSWER_TIMEOUT {
-                            dev_err!(dev.as_ref(), "echo: the ring stays full\n");
-                            return Err(ETIMEDOUT);
-                        }
-                        fsleep(Delta::from_micros(500));
-                    }
-                    Err(e) => return Err(e),
-                }
+            if let Err(e) =
+                channel.send_inband_wait(&[&payload[..]], trans_id, true, ANSWER_TIMEOUT)
+            {
+                dev_err!(dev.as_ref(), "echo: send {} failed: {:?}\n", trans_id, e);
+                return Err(e);
             }
         }
         if !handler.answered.wait_timeout(ANSWER_TIMEOUT) {
@@ -278,11 +393,11 @@ impl Sample {
         let stats = &channel.channel().stats;
         dev_info!(
             dev.as_ref(),
-            "echo: {} packets of {} bytes echoed, {} bad, ring full {} times, {} signals, {} interrupts\n",
+            "echo: {} packets of {} bytes echoed, {} bad, waited for room {} times, {} signals, {} interrupts\n",
             handler.echoed.load(Relaxed),
             ECHO_SIZE,
             handler.bad.load(Relaxed),
-            full,
+            stats.send_waits.load(Relaxed),
             stats.sig_events.load(Relaxed),
             stats.interrupts.load(Relaxed)
         );

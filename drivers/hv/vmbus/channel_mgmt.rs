@@ -8,7 +8,8 @@
 //!
 //! Devices are added and removed on the ordered `hv_pri_chan` workqueue, never on the message
 //! worker: a driver's probe may open its channel and wait for the host's answer, which the
-//! message worker delivers. A relid is released (RELID_RELEASED) after the host rescinded it and
+//! message worker delivers. Subchannels are added, removed and offered to drivers on a second
+//! ordered workqueue, `hv_sub_chan`, as in C: a probe may wait for its subchannels. A relid is released (RELID_RELEASED) after the host rescinded it and
 //! the channel's device is gone, when the last reference to the device goes away, as in C.
 
 #![forbid(unsafe_code)]
@@ -32,12 +33,28 @@ pub(crate) struct DeviceEntry {
     _registration: Registration,
 }
 
-/// What the device worker does.
+/// What the device worker (`hv_pri_chan`) or the subchannel worker (`hv_sub_chan`) does.
 pub(crate) enum DeviceOp {
     /// Create the device of a new primary channel.
     Add(Arc<Channel>),
     /// Remove the device of a rescinded channel, then release its relid.
     Remove(u32),
+    /// Add a new subchannel to its primary channel and offer it to the bound driver.
+    AddSub(Arc<Channel>),
+    /// Close and remove a rescinded subchannel, then release its relid.
+    RemoveSub(Arc<Channel>),
+    /// Offer the subchannels of this primary channel to its driver's new handler.
+    Deliver(Arc<Channel>),
+}
+
+impl DeviceOp {
+    /// Returns `true` if the subchannel worker runs it.
+    pub(crate) fn is_subchannel_op(&self) -> bool {
+        matches!(
+            self,
+            Self::AddSub(_) | Self::RemoveSub(_) | Self::Deliver(_)
+        )
+    }
 }
 
 /// A [`DeviceOp`] queued on `hv_pri_chan`.
@@ -60,6 +77,9 @@ impl WorkItem for DeviceWork {
         match &this.op {
             DeviceOp::Add(channel) => this.vmbus.add_device(channel),
             DeviceOp::Remove(relid) => this.vmbus.remove_device(*relid),
+            DeviceOp::AddSub(sub) => this.vmbus.add_subchannel(sub),
+            DeviceOp::RemoveSub(sub) => this.vmbus.remove_subchannel(sub),
+            DeviceOp::Deliver(primary) => primary.deliver_subchannels(),
         }
     }
 }
@@ -69,29 +89,50 @@ impl WorkItem for DeviceWork {
 /// Channels of the integration services and other slow devices go to the connect CPU.
 /// Performance channels (storage, network) are spread: each takes the first CPU that can take
 /// interrupts and has no performance channel yet; when every CPU has one, the round starts over.
-/// Subchannels avoid the CPUs their primary and siblings use while there are CPUs left.
+/// A subchannel whose index is below the number of usable CPUs skips, for up to that many
+/// rounds, a CPU that its primary channel or a sibling already uses (`family_uses`,
+/// `hv_cpuself_used()`).
 ///
 /// This is the C algorithm for one NUMA node; with several nodes the C driver also rotates over
 /// the nodes, which this does not do yet.
-pub(crate) fn init_vp_index(channel: &Channel, allocated: &mut KVec<bool>) -> u32 {
+pub(crate) fn init_vp_index(
+    channel: &Channel,
+    allocated: &mut KVec<bool>,
+    family_uses: impl Fn(u32) -> bool,
+) -> u32 {
     if !channel.dev_type().is_perf() {
         return CONNECT_CPU;
     }
-    for _round in 0..2 {
-        let pick = (0u32..)
-            .zip(allocated.iter())
-            .find(|(cpu, used)| !**used && cpu_can_target(*cpu))
-            .map(|(cpu, _)| cpu);
-        if let Some(cpu) = pick {
-            if let Some(used) = usize::try_from(cpu).ok().and_then(|i| allocated.get_mut(i)) {
-                *used = true;
-            }
-            return cpu;
+    let usable = (0u32..)
+        .zip(allocated.iter())
+        .filter(|(cpu, _)| cpu_can_target(*cpu))
+        .count();
+    let ncpu = u32::try_from(usable).unwrap_or(u32::MAX);
+    let mut target = CONNECT_CPU;
+    for round in 1..=ncpu.saturating_add(1) {
+        let first_free = |allocated: &KVec<bool>| {
+            (0u32..)
+                .zip(allocated.iter())
+                .find(|(cpu, used)| !**used && cpu_can_target(*cpu))
+                .map(|(cpu, _)| cpu)
+        };
+        let pick = first_free(allocated).or_else(|| {
+            // Every usable CPU has a performance channel: start over.
+            allocated.iter_mut().for_each(|used| *used = false);
+            first_free(allocated)
+        });
+        let Some(cpu) = pick else {
+            return CONNECT_CPU;
+        };
+        if let Some(used) = usize::try_from(cpu).ok().and_then(|i| allocated.get_mut(i)) {
+            *used = true;
         }
-        // Every usable CPU has a performance channel: start over.
-        allocated.iter_mut().for_each(|used| *used = false);
+        target = cpu;
+        if u32::from(channel.sub_channel_index()) >= ncpu || round > ncpu || !family_uses(cpu) {
+            break;
+        }
     }
-    CONNECT_CPU
+    target
 }
 
 /// Takes channel `relid` out of the table, giving its CPU back (`vmbus_channel_unmap_relid()`,
@@ -148,6 +189,48 @@ impl Vmbus {
             pr_err!("unable to add child device object (relid {})\n", relid);
             self.give_back(relid);
         }
+    }
+
+    /// Adds a subchannel to its primary channel, with its `channels/<relid>/` directory, and
+    /// offers it to the bound driver (`vmbus_add_channel_work()` for a subchannel). One whose
+    /// primary channel was rescinded meanwhile is given back.
+    fn add_subchannel(self: &Arc<Self>, sub: &Arc<Channel>) {
+        let relid = sub.relid();
+        if sub.is_rescinded() {
+            // The queued `RemoveSub` releases it.
+            return;
+        }
+        let Some(primary) = sub.primary() else {
+            return;
+        };
+        if primary.is_rescinded() {
+            pr_warn!(
+                "subchannel relid {}: its primary channel (relid {}) is gone; released\n",
+                relid,
+                primary.relid()
+            );
+            self.give_back(relid);
+            return;
+        }
+        // The C driver's name for "offered, with a device" (`CHANNEL_OPEN_STATE`).
+        sub.set_state(ChannelState::Open);
+        if let Err(e) = primary.add_subchannel(sub.clone()) {
+            pr_err!("unable to add subchannel (relid {}): {:?}\n", relid, e);
+            sub.set_state(ChannelState::Offer);
+            self.give_back(relid);
+            return;
+        }
+        primary.deliver_subchannels();
+    }
+
+    /// Removes a rescinded subchannel (`vmbus_onoffer_rescind()` of a subchannel): it is
+    /// closed if open, its directory goes, the driver is told, and the relid is released. Its
+    /// primary channel and device stay.
+    fn remove_subchannel(self: &Arc<Self>, sub: &Arc<Channel>) {
+        if let Some(primary) = sub.primary() {
+            primary.remove_subchannel(sub);
+        }
+        self.release(sub.relid(), Some(sub));
     }
 
     /// Removes the device of a rescinded channel (`vmbus_onoffer_rescind()`); its release
@@ -207,6 +290,8 @@ impl Vmbus {
     pub(crate) fn remove_devices(self: &Arc<Self>) {
         self.state.lock().removing = true;
         self.device_queue.drain();
+        self.sub_queue.drain();
+        // Unbinding closes the subchannels of each device first.
         let entries = core::mem::take(&mut *self.devices.lock());
         drop(entries);
     }
@@ -214,6 +299,8 @@ impl Vmbus {
     /// Drops every channel, once the connection is unloaded and no message is processed any
     /// more. The channels refer to the connection, so this also breaks that cycle.
     pub(crate) fn clear_channels(&self) {
+        // Primary channels and their subchannels refer to each other.
+        self.channels.for_each(|c| c.forget_subchannels());
         self.channels.clear();
     }
 }
@@ -222,5 +309,10 @@ impl DeviceOwner for Vmbus {
     fn device_released(self: ArcBorrow<'_, Self>, channel: &Arc<Channel>) {
         let this: Arc<Vmbus> = self.into();
         this.release(channel.relid(), Some(channel));
+        // The device is gone, its subchannels closed and their directories removed: drop the
+        // list, so that a host that never rescinds them leaves no reference cycle behind.
+        // (Not under the connection's lock: a driver may hold the list's lock while it waits
+        // for the host.)
+        channel.forget_subchannels();
     }
 }

@@ -191,6 +191,9 @@ pub(crate) struct Vmbus {
     messages: OrderedQueue,
     /// Adds and removes the devices of primary channels, in order (`hv_pri_chan`).
     pub(crate) device_queue: OrderedQueue,
+    /// Adds and removes subchannels and offers them to drivers, in order (`hv_sub_chan`): a
+    /// driver's probe on `hv_pri_chan` may wait for its subchannels.
+    pub(crate) sub_queue: OrderedQueue,
     /// The VMBus root device, parent of the channel devices.
     pub(crate) parent: ARef<device::Device>,
     /// The interrupt and monitor pages (`int_page`, `monitor_pages`).
@@ -248,6 +251,7 @@ impl Vmbus {
                 host_errors: Atomic::new(0),
                 messages: OrderedQueue::new(c"hv_vmbus_con")?,
                 device_queue: OrderedQueue::new(c"hv_pri_chan")?,
+                sub_queue: OrderedQueue::new(c"hv_sub_chan")?,
                 parent,
                 pages,
             }),
@@ -353,6 +357,47 @@ impl Vmbus {
         for p in pending {
             p.request.complete(Err(ENODEV));
         }
+    }
+
+    /// Queues `op` on its worker: devices on `hv_pri_chan`, subchannels on `hv_sub_chan`.
+    ///
+    /// # Errors
+    ///
+    /// [`ENOMEM`].
+    pub(crate) fn queue_device_op(self: &Arc<Self>, op: DeviceOp) -> Result {
+        let sub = op.is_subchannel_op();
+        let work = KBox::pin_init(
+            pin_init!(DeviceWork {
+                vmbus: self.clone(),
+                op,
+                work <- new_work!("hv_vmbus::DeviceWork"),
+            }),
+            GFP_KERNEL,
+        )?;
+        if sub {
+            self.sub_queue.enqueue(work);
+        } else {
+            self.device_queue.enqueue(work);
+        }
+        Ok(())
+    }
+
+    /// Returns the primary channel of a subchannel offer: the live primary channel of the same
+    /// class and instance (`vmbus_process_offer()`).
+    fn find_primary(&self, offer: &OfferChannel) -> Option<Arc<Channel>> {
+        let (class, instance) = (offer.offer.if_type, offer.offer.if_instance);
+        let mut found = None;
+        self.channels.for_each(|c| {
+            if found.is_none()
+                && c.primary().is_none()
+                && !c.is_rescinded()
+                && c.class_id() == class
+                && c.instance_id() == instance
+            {
+                found = Some(c.clone());
+            }
+        });
+        found
     }
 
     /// Waits until every queued host message has been processed.
@@ -590,6 +635,22 @@ impl ChannelControl for Vmbus {
         }
         Ok(())
     }
+
+    fn schedule_subchannels(self: ArcBorrow<'_, Self>, primary: &Arc<Channel>) {
+        let this: Arc<Self> = self.into();
+        if this.state.lock().removing {
+            return;
+        }
+        if this
+            .queue_device_op(DeviceOp::Deliver(primary.clone()))
+            .is_err()
+        {
+            pr_err!(
+                "channel {}: cannot offer its subchannels: out of memory\n",
+                primary.relid()
+            );
+        }
+    }
 }
 
 /// Carries the state machine's output out while [`Vmbus::state`] is held.
@@ -610,19 +671,9 @@ pub(crate) struct Out<'a> {
 }
 
 impl Out<'_> {
-    /// Queues `op` on the device worker.
+    /// Queues `op` on its worker.
     fn queue_device_op(&mut self, op: DeviceOp) -> Result {
-        let vmbus = self.vmbus.clone();
-        let work = KBox::pin_init(
-            pin_init!(DeviceWork {
-                vmbus,
-                op,
-                work <- new_work!("hv_vmbus::DeviceWork"),
-            }),
-            GFP_KERNEL,
-        )?;
-        self.vmbus.device_queue.enqueue(work);
-        Ok(())
+        self.vmbus.queue_device_op(op)
     }
 
     /// Completes the request of `relid` waiting for `kind`.
@@ -638,10 +689,43 @@ impl Out<'_> {
         }
     }
 
-    /// Takes a new offer (`vmbus_onoffer()`, `vmbus_process_offer()`): creates its channel and,
-    /// for a primary channel, queues the creation of its device.
+    /// Takes a new offer (`vmbus_onoffer()`, `vmbus_process_offer()`): creates its channel and
+    /// queues the creation of its device (a primary channel) or its addition to its primary
+    /// channel (a subchannel).
+    ///
+    /// A subchannel whose primary channel is unknown or rescinded is given back with a message
+    /// (the C driver would make a device of it), and so is a second primary channel of an
+    /// instance.
     fn offer(&mut self, offer: OfferChannel) {
         let relid = offer.child_relid;
+        let sub_index = offer.offer.sub_channel_index;
+        let primary = if sub_index != 0 {
+            let primary = self.vmbus.find_primary(&offer);
+            if primary.is_none() {
+                pr_warn!(
+                    "subchannel {} (relid {}) of {} offered without its primary channel; released\n",
+                    sub_index,
+                    relid,
+                    { offer.offer.if_instance }
+                );
+                self.dropped = Some(relid);
+                return;
+            }
+            primary
+        } else {
+            if self.vmbus.find_primary(&offer).is_some() {
+                // A second primary channel for one instance would be a second device of the
+                // same name (C: WARN and drop).
+                pr_err!(
+                    "duplicate offer of {} (relid {}); released\n",
+                    { offer.offer.if_instance },
+                    relid
+                );
+                self.dropped = Some(relid);
+                return;
+            }
+            None
+        };
         let version = self.vmbus.version().unwrap_or(Version::WIN8);
         let control: Arc<dyn ChannelControl> = self.vmbus.clone();
         let channel = match Channel::new(
@@ -650,6 +734,7 @@ impl Out<'_> {
             self.vmbus.pages.clone(),
             control,
             CONNECT_CPU,
+            primary,
         ) {
             Ok(c) => c,
             Err(_) => {
@@ -661,17 +746,36 @@ impl Out<'_> {
         if channel.dev_type() == crate::proto::devclass::DevType::Unknown && !channel.is_hvsock() {
             pr_info!("Unknown GUID: {}\n", channel.class_id());
         }
-        channel.set_target_cpu(crate::channel_mgmt::init_vp_index(&channel, self.perf_cpus));
+        // `hv_cpuself_used()`: the CPUs of the primary channel and its subchannels so far (the
+        // table, not the primary's list, whose lock a driver may hold while it waits for us).
+        let family_uses = |cpu: u32| {
+            let Some(primary) = channel.primary() else {
+                return false;
+            };
+            let mut used = primary.target_cpu() == cpu;
+            self.vmbus.channels.for_each(|c| {
+                used |=
+                    c.target_cpu() == cpu && c.primary().is_some_and(|p| Arc::ptr_eq(p, primary));
+            });
+            used
+        };
+        let cpu = crate::channel_mgmt::init_vp_index(&channel, self.perf_cpus, family_uses);
+        channel.set_target_cpu(cpu);
         if self.vmbus.channels.insert(channel.clone()).is_err() {
             // The state machine only accepts free relids below `MAX_CHANNEL_RELIDS`.
             self.dropped = Some(relid);
             return;
         }
-        if channel.sub_channel_index() != 0 || self.removing {
-            // Subchannels have no device of their own.
+        if self.removing {
             return;
         }
-        if self.queue_device_op(DeviceOp::Add(channel)).is_err() {
+        let op = if channel.primary().is_some() {
+            // Subchannels have no device of their own.
+            DeviceOp::AddSub(channel)
+        } else {
+            DeviceOp::Add(channel)
+        };
+        if self.queue_device_op(op).is_err() {
             pr_err!("unable to add child device object (relid {})\n", relid);
             crate::channel_mgmt::forget(self, relid);
             self.dropped = Some(relid);
@@ -681,7 +785,8 @@ impl Out<'_> {
     /// Handles a rescind (`vmbus_onoffer_rescind()`): waiters on the channel fail, its device
     /// goes away, and the relid is released once nothing uses the channel any more.
     fn rescind(&mut self, relid: u32) {
-        if let Some(c) = self.vmbus.channels.get(relid) {
+        let channel = self.vmbus.channels.get(relid);
+        if let Some(c) = &channel {
             c.rescind();
         }
         // `vmbus_rescind_cleanup()`: nobody waits for an answer that will not come.
@@ -698,7 +803,12 @@ impl Out<'_> {
         if self.removing {
             return;
         }
-        if self.queue_device_op(DeviceOp::Remove(relid)).is_err() {
+        let op = match channel {
+            // A subchannel goes alone; its primary channel and device stay.
+            Some(c) if c.primary().is_some() => DeviceOp::RemoveSub(c),
+            _ => DeviceOp::Remove(relid),
+        };
+        if self.queue_device_op(op).is_err() {
             pr_err!(
                 "cannot handle the rescind of relid {}: out of memory\n",
                 relid

@@ -6,6 +6,7 @@
  * extended out of tree).
  */
 #include <linux/build_bug.h>
+#include <linux/completion.h>
 #include <linux/cpuhotplug.h>
 #include <linux/cpumask.h>
 #include <linux/device.h>
@@ -200,6 +201,13 @@ void hvrs_virt_rmb(void)
 {
 	virt_rmb();
 }
+
+/* reinit_completion() is static inline; exported, as callers may be inlined into drivers. */
+void hvrs_reinit_completion(void *x)
+{
+	reinit_completion(x);
+}
+EXPORT_SYMBOL_GPL(hvrs_reinit_completion);
 
 /*
  * vmbus_isr() runs at hard IRQ level, never force-threaded, and may take a spinlock_t (a

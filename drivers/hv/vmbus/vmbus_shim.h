@@ -45,6 +45,7 @@ struct workqueue_struct *hvrs_alloc_ordered_workqueue(const char *name);
 void *hvrs_vzalloc(size_t size);
 void hvrs_virt_mb(void);
 void hvrs_virt_rmb(void);
+void hvrs_reinit_completion(void *x);
 void hvrs_isr_wait_override_begin(void);
 void hvrs_isr_wait_override_end(void);
 unsigned long hvrs_spin_lock_irqsave(void *lock);

@@ -42,7 +42,8 @@ fault delay-msg TYPE MS             hold host messages of TYPE (e.g. unload_resp
 fault drop-msg TYPE [N|all|off]     drop the next N (default 1) host messages of TYPE
 fault no-modify-response on|off     do not answer MODIFYCHANNEL on 5.3+
 fault early-start NAME [off]        the device writes and signals before OPENCHANNEL_RESULT lands
-fault completions CH delay MS|drop N|drop all|reorder N|off
+fault completions CH delay MS|drop N|drop all|reorder N|off   (CH closed: from its next open on)
+fault pause-read CH MS              do not read the guest's ring of CH for MS ms (CH closed: after its next open)
 inject msg HEX                      post raw bytes as a channel message
 inject unknown-msg | truncated-offer CH | offer-relid CH RELID | duplicate-offer CH
 inject rescind-relid RELID | open-result RELID | gpadl-created RELID HANDLE | gpadl-torndown HANDLE
@@ -250,9 +251,13 @@ pub fn execute(e: &mut Engine, args: &[String]) -> CmdOutcome {
                 .count();
             let parsed = parse_specs([*spec]).and_then(|mut v| {
                 let mut s = v.remove(0);
-                if !spec.contains("name=") && n > 0 {
+                if n > 0 {
                     let k = DeviceKind::parse(kind).ok_or("bad kind")?;
-                    s.name = format!("{kind}{n}");
+                    if !spec.contains("name=") {
+                        s.name = format!("{kind}{n}");
+                    }
+                    // A second device of a kind never shares the first one's instance GUID,
+                    // whatever its name.
                     if !spec.contains("instance=") {
                         s.instance = k.default_instance(n as u32);
                     }
@@ -457,10 +462,60 @@ fn fault(e: &mut Engine, p: &[&str]) -> CmdOutcome {
             }
             None => err("usage: fault no-modify-response on|off"),
         },
+        ["pause-read", c, ms] => {
+            let Some(r) = e.find_channel(c) else {
+                return err(format!("no channel {c}"));
+            };
+            let Ok(ms) = ms.parse::<u64>() else {
+                return err("bad pause");
+            };
+            let now = e.now_ms();
+            if let Some(io) = e.channel_io(r) {
+                io.paused_until = now + ms;
+                return ok_line(format!("relid {r}: reading paused for {ms} ms"));
+            }
+            if let Some((_, pause)) = e.channel_presets(r) {
+                *pause = ms;
+            }
+            ok_line(format!(
+                "relid {r}: reading paused for {ms} ms after the next open"
+            ))
+        }
         ["completions", c, rest @ ..] => {
             let Some(r) = e.find_channel(c) else {
                 return err(format!("no channel {c}"));
             };
+            if e.channel_io(r).is_none() {
+                // Closed: the faults apply from its next open on.
+                let Some((preset, _)) = e.channel_presets(r) else {
+                    return err(format!("no channel {c}"));
+                };
+                let mut f = preset.clone().unwrap_or_default();
+                match rest {
+                    ["delay", ms] => match ms.parse() {
+                        Ok(ms) => f.delay_ms = ms,
+                        Err(_) => return err("bad delay"),
+                    },
+                    ["drop", "all"] => f.drop = u32::MAX,
+                    ["drop", n] => match n.parse() {
+                        Ok(n) => f.drop = n,
+                        Err(_) => return err("bad count"),
+                    },
+                    ["reorder", n] => match n.parse() {
+                        Ok(n) => f.reorder = n,
+                        Err(_) => return err("bad count"),
+                    },
+                    ["off"] => f = ResponseFaults::default(),
+                    _ => {
+                        return err(
+                            "usage: fault completions CH delay MS|drop N|drop all|reorder N|off",
+                        )
+                    }
+                }
+                let line = format!("relid {r} at its next open: {f:?}");
+                *preset = (f != ResponseFaults::default()).then_some(f);
+                return ok_line(line);
+            }
             let Some(io) = e.channel_io(r) else {
                 return err(format!("relid {r} is not open"));
             };

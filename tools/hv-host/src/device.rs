@@ -157,6 +157,9 @@ pub struct ChannelStats {
     pub idle_ends: u64,
     /// Signals the host sent the guest.
     pub host_signals: u64,
+    /// Signals the host sent because the guest waited for room in its ring
+    /// (`pending_send_sz`) and now had it.
+    pub room_signals: u64,
     /// Packets read from the guest.
     pub packets_in: u64,
     /// Packets written to the guest.
@@ -193,6 +196,8 @@ pub struct ChannelIo {
     pub(crate) signal_pending: bool,
     /// Stop reading the guest's ring while the backlog is this long.
     pub(crate) backlog_limit: usize,
+    /// Do not read the guest's ring before this time in ms (`fault pause-read`; 0: no pause).
+    pub(crate) paused_until: u64,
 }
 
 impl ChannelIo {
@@ -211,6 +216,7 @@ impl ChannelIo {
             broken: false,
             signal_pending: false,
             backlog_limit: 64,
+            paused_until: 0,
         }
     }
 

@@ -176,6 +176,12 @@ struct Channel {
     device: Box<dyn Device>,
     held_open: Option<OpenChannel>,
     started: bool,
+    /// Response faults applied each time the guest opens the channel (`fault completions`
+    /// given while it was closed).
+    preset_faults: Option<crate::device::ResponseFaults>,
+    /// Stop reading the guest's ring this long after the next open (`fault pause-read`
+    /// given while it was closed).
+    preset_pause_ms: u64,
 }
 
 struct GpadlRec {
@@ -715,6 +721,7 @@ impl Engine {
     fn drain_channel(&mut self, relid: u32) -> usize {
         let mut count = 0;
         let mut first = true;
+        let now_ms = self.now_ms;
         loop {
             let Some(ch) = self.channels.get_mut(&relid) else {
                 return count;
@@ -726,7 +733,8 @@ impl Engine {
             let Some(io) = ch.io.as_mut() else {
                 return count;
             };
-            if io.broken {
+            if io.broken || io.paused_until > now_ms {
+                // `fault pause-read`: the guest's packets wait (its writer may block).
                 return count;
             }
             if first {
@@ -764,6 +772,8 @@ impl Engine {
             let limited = io.backlog.len() + pkts.len() >= io.backlog_limit;
             if signal {
                 io.stats.host_signals += 1;
+                // The guest set `pending_send_sz` and now has that much room.
+                io.stats.room_signals += 1;
             }
             if let Some(e) = err {
                 io.broken = true;
@@ -1218,6 +1228,8 @@ impl Engine {
                 device: spec.create(),
                 held_open: None,
                 started: false,
+                preset_faults: None,
+                preset_pause_ms: 0,
             },
         );
         self.log(format!(
@@ -1630,10 +1642,18 @@ impl Engine {
             ));
             return status;
         }
+        let now_ms = self.now_ms;
         let Some(ch) = self.channels.get_mut(&relid) else {
             return STATUS_UNSUCCESSFUL;
         };
-        ch.io = Some(ChannelIo::new(out, inc));
+        let mut io = ChannelIo::new(out, inc);
+        if let Some(f) = &ch.preset_faults {
+            io.faults = f.clone();
+        }
+        if ch.preset_pause_ms > 0 {
+            io.paused_until = now_ms + std::mem::take(&mut ch.preset_pause_ms);
+        }
+        ch.io = Some(io);
         ch.target_vp = target_vp;
         ch.ring_gpadl = Some(handle);
         ch.started = false;
@@ -2059,6 +2079,22 @@ impl Engine {
             if released {
                 self.flush_channel(relid);
             }
+            let resumed = self
+                .channels
+                .get_mut(&relid)
+                .and_then(|c| c.io.as_mut())
+                .is_some_and(|io| {
+                    let due = io.paused_until != 0 && io.paused_until <= now;
+                    if due {
+                        io.paused_until = 0;
+                    }
+                    due
+                });
+            if resumed {
+                self.log(format!("relid {relid}: reading the guest's ring again"));
+                self.flush_channel(relid);
+                self.drain_channel(relid);
+            }
             self.dev_call(relid, |d, ctx| d.tick(ctx));
         }
         self.poll_monitor();
@@ -2357,13 +2393,14 @@ impl Engine {
             let s = &io.stats;
             let (free, avail) = io.ring_state();
             v.push(format!(
-                "guest_signals={} justified_signals={} unneeded_signals={} race_windows={} idle_ends={} host_signals={}",
+                "guest_signals={} justified_signals={} unneeded_signals={} race_windows={} idle_ends={} host_signals={} room_signals={}",
                 s.guest_signals,
                 s.justified_signals,
                 s.unneeded_signals,
                 s.race_windows,
                 s.idle_ends,
-                s.host_signals
+                s.host_signals,
+                s.room_signals
             ));
             v.push(format!(
                 "packets_in={} packets_out={} ring_full={} dropped={} backlog={} held={}",
@@ -2381,6 +2418,16 @@ impl Engine {
         }
         v.extend(c.device.status());
         v
+    }
+
+    /// Gives access to the faults channel `relid` gets at each open, for fault commands given
+    /// while it is closed: (response faults, read pause in ms).
+    pub(crate) fn channel_presets(
+        &mut self,
+        relid: u32,
+    ) -> Option<(&mut Option<crate::device::ResponseFaults>, &mut u64)> {
+        let ch = self.channels.get_mut(&relid)?;
+        Some((&mut ch.preset_faults, &mut ch.preset_pause_ms))
     }
 
     /// Gives access to channel `relid`'s ring I/O for fault commands.

@@ -327,3 +327,56 @@ fn stop_answering_ignores_signals() {
     w.signal_host(relid);
     assert_eq!(w.recv(relid).len(), 1);
 }
+
+#[test]
+fn pause_read_then_pending_send_size_signals_the_waiting_guest() {
+    let (mut w, relid) = echo_world();
+    let r = w.cmd("fault pause-read echo 1000");
+    assert!(r.ok, "{r:?}");
+    // The host does not read: the guest ring fills.
+    let mut sent = 0u64;
+    loop {
+        match w.send(relid, sent, &payload(sent, 200), false) {
+            Ok(_) => sent += 1,
+            Err(RingError::Full) => break,
+            Err(e) => panic!("{e:?}"),
+        }
+        assert!(sent < 100, "the guest ring never filled");
+    }
+    // The guest waits for room for one more packet, as send_inband_wait does.
+    let need = hv_proto::ring::OutgoingRing::<hv_host::mem::GpaRingMem>::packet_len(0, 200)
+        .unwrap()
+        + hv_proto::ring::VMBUS_PKT_TRAILER;
+    w.chans[&relid].tx.set_pending_send_size(need);
+    w.host_signals.clear();
+    w.advance(500);
+    assert!(w.host_signals.is_empty(), "the host read while paused");
+    assert_eq!(w.engine.channel_stats(relid).unwrap().room_signals, 0);
+    // The pause ends: the host reads, crosses pending_send_sz and signals.
+    w.advance(600);
+    assert!(w.host_signals.contains(&relid));
+    let s = w.engine.channel_stats(relid).unwrap();
+    assert_eq!(s.room_signals, 1, "{s:?}");
+    assert_eq!(s.packets_in, sent);
+    w.chans[&relid].tx.clear_pending_send_size();
+    w.send(relid, sent, &payload(sent, 200), false).unwrap();
+    w.assert_no_errors();
+}
+
+#[test]
+fn faults_given_while_closed_apply_at_the_next_open() {
+    let (mut w, relid) = echo_world();
+    w.close(relid);
+    assert!(w.cmd("fault completions echo delay 1000").ok);
+    assert!(w.cmd("fault pause-read echo 300").ok);
+    assert_eq!(w.open(relid, 2, 2), Some(0));
+    w.send(relid, 1, b"a", false).unwrap();
+    assert!(w.recv(relid).is_empty());
+    w.advance(400);
+    // Read after the pause; the answer is held by the delay.
+    assert_eq!(w.engine.channel_stats(relid).unwrap().packets_in, 1);
+    assert!(w.recv(relid).is_empty());
+    w.advance(1100);
+    assert_eq!(w.recv(relid).len(), 1);
+    w.assert_no_errors();
+}
