@@ -186,8 +186,14 @@ pub struct ChannelIo {
     pub faults: ResponseFaults,
     /// Counters.
     pub stats: ChannelStats,
-    /// Credits for guest signals that may follow a race window.
+    /// Credits for guest signals that may arrive after the host already did what they ask
+    /// for: one per race window, busy period found without a signal, or wait for room.
     pub(crate) race_credit: u64,
+    /// The ring is idle: the last read pass left it empty with the mask clear, so the
+    /// guest signals for its next packet.
+    pub(crate) idle: bool,
+    /// The last read found packets in an idle ring (a busy period began).
+    pub(crate) woke: bool,
     /// The host set `pending_send_sz` and waits for room.
     pub(crate) waiting_for_room: bool,
     /// The guest corrupted its ring; the channel does no more I/O.
@@ -212,6 +218,8 @@ impl ChannelIo {
             faults: ResponseFaults::default(),
             stats: ChannelStats::default(),
             race_credit: 0,
+            idle: true,
+            woke: false,
             waiting_for_room: false,
             broken: false,
             signal_pending: false,
@@ -262,6 +270,10 @@ impl ChannelIo {
         if self.waiting_for_room {
             self.waiting_for_room = false;
             self.out.clear_pending_send_size();
+            // The guest signals once when its reads cross `pending_send_sz`; when the host
+            // finds the room first (while handling another signal or a tick) that signal may
+            // still be on its way and then finds nothing to do.
+            self.race_credit += 1;
         }
         Ok(())
     }

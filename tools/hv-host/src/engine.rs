@@ -716,6 +716,19 @@ impl Engine {
         }
     }
 
+    /// Reads the guest's packets without a guest signal (a tick, a resumed pause, a device
+    /// start): if that begins a busy period, the guest's signal for it may still be on its way
+    /// and then finds nothing, which is not its fault.
+    fn drain_unsignalled(&mut self, relid: u32) {
+        self.drain_channel(relid);
+        if let Some(io) = self.channels.get_mut(&relid).and_then(|c| c.io.as_mut()) {
+            if io.woke {
+                io.race_credit += 1;
+                io.stats.race_windows += 1;
+            }
+        }
+    }
+
     /// Reads and handles the guest's packets (the C driver's batched read, with the interrupt
     /// mask set while draining: `hv_begin_read()`/`hv_end_read()`). Returns the packet count.
     fn drain_channel(&mut self, relid: u32) -> usize {
@@ -739,6 +752,7 @@ impl Engine {
             }
             if first {
                 io.inc.begin_read();
+                io.woke = false;
                 first = false;
             }
             let mut pkts = Vec::new();
@@ -767,6 +781,10 @@ impl Engine {
                         break;
                     }
                 }
+            }
+            if !pkts.is_empty() && io.idle {
+                io.idle = false;
+                io.woke = true;
             }
             let signal = io.inc.commit_read();
             let limited = io.backlog.len() + pkts.len() >= io.backlog_limit;
@@ -802,6 +820,7 @@ impl Engine {
                 // Resume when the guest makes room in the host-to-guest ring.
                 if io.inc.end_read() == Ok(0) && count > 0 {
                     io.stats.idle_ends += 1;
+                    io.idle = true;
                 }
                 return count;
             }
@@ -812,6 +831,7 @@ impl Engine {
                     if count > 0 {
                         io.stats.idle_ends += 1;
                     }
+                    io.idle = true;
                     return count;
                 }
                 Ok(_) => {
@@ -868,6 +888,12 @@ impl Engine {
             return;
         };
         let pending_input = io.inc.bytes_available().unwrap_or(0) > 0;
+        if waited && io.woke {
+            // The guest may have sent two signals, one for the room and one for its packet
+            // into the idle ring: this one read served both.
+            io.race_credit += 1;
+            io.stats.race_windows += 1;
+        }
         if n > 0 || waited || pending_input {
             io.stats.justified_signals += 1;
         } else if io.race_credit > 0 {
@@ -2093,7 +2119,7 @@ impl Engine {
             if resumed {
                 self.log(format!("relid {relid}: reading the guest's ring again"));
                 self.flush_channel(relid);
-                self.drain_channel(relid);
+                self.drain_unsignalled(relid);
             }
             self.dev_call(relid, |d, ctx| d.tick(ctx));
         }
@@ -2132,7 +2158,7 @@ impl Engine {
                 .is_some_and(|io| io.inc.bytes_available().unwrap_or(0) > 0)
             {
                 self.flush_channel(relid);
-                self.drain_channel(relid);
+                self.drain_unsignalled(relid);
             }
         }
     }
@@ -2150,7 +2176,7 @@ impl Engine {
                 }
                 self.dev_call(relid, |d, ctx| d.start(ctx));
                 // Data the guest wrote before the device started.
-                self.drain_channel(relid);
+                self.drain_unsignalled(relid);
             }
         }
         let now = self.now_ms;
