@@ -26,7 +26,7 @@
 //! and sends each request on the channel whose interrupts go to the issuing CPU, else one
 //! spread by CPU number, spilling to another channel while that ring is not more than
 //! `ring_avail_percent_lowater` % free ([`Channels::outgoing`]). A rescinded subchannel's
-//! commands in flight are requeued.
+//! commands in flight are sent again on another channel.
 //!
 //! Not implemented yet: the FC transport class (`fc_host` WWN attributes), hibernation,
 //! NUMA locality of the channel choice.
@@ -394,17 +394,25 @@ impl StorDevice {
         self.wwn.store(u64::from_be_bytes(port), Relaxed);
     }
 
-    /// Asks the host for subchannels (`handle_multichannel_storage()`): CREATE_SUB_CHANNELS
-    /// for `min(online CPUs - 1, max_channels)`; the host then offers them and
-    /// [`SubHandler::offered`] opens them.
-    fn handle_multichannel_storage(&self, max_channels: u16) {
+    /// Sets how many subchannels the driver wants (`num_sc`): `min(online CPUs - 1,
+    /// max_channels)`, before the subchannel handler is set, as subchannels offered to an
+    /// earlier binding come to it at once. Returns that number.
+    fn want_subchannels(&self, max_channels: u16) -> u32 {
         let wanted = scsi::num_online_cpus()
             .saturating_sub(1)
             .min(u32::from(max_channels));
+        self.channels.wanted.store(wanted, Relaxed);
+        wanted
+    }
+
+    /// Asks the host for subchannels (`handle_multichannel_storage()`): CREATE_SUB_CHANNELS
+    /// for the number [`StorDevice::want_subchannels`] set; the host then offers them and
+    /// [`SubHandler::offered`] opens them.
+    fn handle_multichannel_storage(&self) {
+        let wanted = self.channels.wanted.load(Relaxed);
         if wanted == 0 {
             return;
         }
-        self.channels.wanted.store(wanted, Relaxed);
         let pkt = VstorPacket::create_sub_channels(wanted as u16);
         match self.execute(&self.init_waiter, &pkt, VMBUS_RQST_INIT, false) {
             Ok(reply) => {
@@ -469,8 +477,8 @@ impl StorDevice {
         Ok(())
     }
 
-    /// Forgets a subchannel the host rescinded (the bus closed it) and requeues the commands
-    /// sent on it: the host will not complete them.
+    /// Forgets a subchannel the host rescinded (the bus closed it) and sends the commands in
+    /// flight on it again on another channel: the host will not complete them there.
     fn subchannel_rescinded(&self, channel: &Channel) {
         let relid = channel.relid();
         let taken = {
@@ -480,7 +488,8 @@ impl StorDevice {
                 .and_then(|i| out.remove(i).ok())
         };
         if let Some(c) = taken {
-            // If this cannot be kept, the reference is dropped here, in process context.
+            // Kept until unbind. Without memory for it, the reference is dropped here, in
+            // process context; the bus still holds one until the relid is released.
             let _ = self.channels.retired.lock().push(c, GFP_KERNEL);
         }
         if let Some(list) = Option::as_mut(&mut *self.channels.subs.lock()) {
@@ -488,8 +497,14 @@ impl StorDevice {
                 drop(list.remove(i));
             }
         }
-        let mut requeued = 0u32;
+        // The host will not answer what went out on it: send it again on another channel.
+        // The commands are taken out under the lock (so that none is taken that was put in
+        // flight on another channel meanwhile) and sent after it.
+        let mut again = KVec::new();
+        let mut lost = 0u32;
         {
+            let slots = self.sent_on.lock().len();
+            let _ = again.reserve(slots, GFP_KERNEL);
             let mut sent_on = self.sent_on.lock();
             for (i, on) in sent_on.iter_mut().enumerate() {
                 if *on != relid {
@@ -502,18 +517,27 @@ impl StorDevice {
                 else {
                     continue;
                 };
-                let unique_tag = hwq << 16 | t;
-                if let Some(cmd) = self.inflight.take(unique_tag) {
+                if let Some(cmd) = self.inflight.take(hwq << 16 | t) {
                     cmd.dma_unmap();
-                    let resid = cmd.bufflen();
-                    cmd.complete(set_host_byte(0, HostByte::REQUEUE), resid);
-                    requeued += 1;
+                    if let Err(cmd) = again.push_within_capacity(cmd).map_err(|e| e.0) {
+                        // No room to keep it: the midlayer requeues it.
+                        let resid = cmd.bufflen();
+                        cmd.complete(set_host_byte(0, HostByte::REQUEUE), resid);
+                        lost += 1;
+                    }
                 }
+            }
+        }
+        let requeued = again.len() as u32 + lost;
+        for cmd in again.drain_all() {
+            if let Err(cmd) = self.submit(cmd) {
+                let resid = cmd.bufflen();
+                cmd.complete(set_host_byte(0, HostByte::REQUEUE), resid);
             }
         }
         dev_warn!(
             self.dev,
-            "subchannel {} (relid {}) rescinded: {} commands in flight requeued\n",
+            "subchannel {} (relid {}) rescinded: {} commands in flight sent again\n",
             channel.sub_channel_index(),
             relid,
             requeued
@@ -675,40 +699,26 @@ impl StorDevice {
         Some(srb)
     }
 
-    /// Waits, at most the driver's timeout, until the host completed every command in flight
-    /// (`storvsc_wait_to_drain()`); returns `false` if some are left.
-    fn wait_to_drain(&self) -> bool {
-        let start = Instant::<Monotonic>::now();
-        let limit = Delta::from_secs(i64::from(STORVSC_TIMEOUT_SECS));
-        while self.inflight.len() != 0 {
-            if start.elapsed() > limit {
-                return false;
-            }
-            fsleep(Delta::from_millis(10));
-        }
-        true
-    }
-}
-
-impl HostDriver for StorDevice {
-    /// Sends a command to the host (`storvsc_queuecommand()`, `storvsc_do_io()`).
-    fn queuecommand(&self, cmd: ScsiCmnd) -> QueueStatus {
+    /// Sends a command to the host (`storvsc_queuecommand()`, `storvsc_do_io()`), or
+    /// completes it; gives it back when it is to be requeued (ring full, no memory, a closed
+    /// subchannel).
+    fn submit(&self, cmd: ScsiCmnd) -> core::result::Result<(), ScsiCmnd> {
         let info = cmd.info();
         let op = info.cdb[0];
         if self.version() <= VmstorProtocolVersion::WIN8 && !legacy_host_cmd_ok(op) {
             // Hosts before 6.0 do not implement these.
             cmd.complete(set_host_byte(0, HostByte::ERROR), info.bufflen);
-            return QueueStatus::Queued;
+            return Ok(());
         }
         if self.destroy.load(Relaxed) {
             cmd.complete(set_host_byte(0, HostByte::NO_CONNECT), info.bufflen);
-            return QueueStatus::Queued;
+            return Ok(());
         }
         let Some(mut srb) = self.build_srb(&info) else {
             // DMA_BIDIRECTIONAL never comes here (C: WARN and -EINVAL).
             dev_err_ratelimited!(self.dev, "Unexpected data direction: {}\n", info.direction);
             cmd.complete(set_host_byte(0, HostByte::ERROR), info.bufflen);
-            return QueueStatus::Queued;
+            return Ok(());
         };
 
         // The data buffer as one GPA range over 4 KiB pages.
@@ -721,13 +731,13 @@ impl HostDriver for StorDevice {
         } else {
             heap = match KVec::from_elem(0u64, most_pfns, GFP_ATOMIC) {
                 Ok(v) => v,
-                Err(_) => return cmd.requeue(),
+                Err(_) => return Err(cmd),
             };
             &mut heap
         };
         let mapped = match cmd.dma_map() {
             Ok(segments) => hv_pfns(segments, pfn_buf),
-            Err(_) => return cmd.requeue(),
+            Err(_) => return Err(cmd),
         };
         let (count, offset) = match mapped {
             Ok((n, off))
@@ -747,7 +757,7 @@ impl HostDriver for StorDevice {
                 );
                 cmd.dma_unmap();
                 cmd.complete(set_host_byte(0, HostByte::ERROR), bufflen);
-                return QueueStatus::Queued;
+                return Ok(());
             }
         };
         srb.data_transfer_length = if count != 0 { bufflen } else { 0 };
@@ -778,9 +788,9 @@ impl HostDriver for StorDevice {
             );
             cmd.dma_unmap();
             cmd.complete(set_host_byte(0, HostByte::ERROR), bufflen);
-            return QueueStatus::Queued;
+            return Ok(());
         }
-        let sent = match pfn_buf.get(..count) {
+        let send = |channel: &Channel| match pfn_buf.get(..count) {
             Some(pfns) if count != 0 => channel.send_gpa_direct(
                 &MpbRange {
                     offset,
@@ -792,18 +802,37 @@ impl HostDriver for StorDevice {
             ),
             _ => channel.send_inband(&[pkt.as_bytes()], trans_id, true),
         };
+        let mut sent = send(&channel);
+        let primary = &self.channels.primary;
+        if sent == Err(ENODEV) && channel.relid() != primary.relid() {
+            // The subchannel was closed (rescinded) under us: send on the primary channel
+            // instead, unless the rescind already took the command to send it again. (No
+            // requeue: with nothing else in flight, nothing would restart the queue.)
+            let mine = {
+                let mut sent_on = self.sent_on.lock();
+                match sent_on.get_mut(slot) {
+                    Some(on) if *on == channel.relid() => {
+                        *on = primary.relid();
+                        true
+                    }
+                    _ => false,
+                }
+            };
+            if !mine {
+                return Ok(());
+            }
+            sent = send(primary);
+        }
         let Err(e) = sent else {
-            return QueueStatus::Queued;
+            return Ok(());
         };
         // Not sent: take the command back, unless a (bogus) completion took it meanwhile.
         let Some(cmd) = self.inflight.take(tag) else {
-            return QueueStatus::Queued;
+            return Ok(());
         };
         cmd.dma_unmap();
-        let subchannel = channel.relid() != self.channels.primary.relid();
-        if e == EAGAIN || (e == ENODEV && subchannel) {
-            // A rescinded subchannel leaves the table soon; the primary stays.
-            return cmd.requeue();
+        if e == EAGAIN {
+            return Err(cmd);
         }
         let host = if e == ENODEV {
             HostByte::NO_CONNECT
@@ -811,7 +840,31 @@ impl HostDriver for StorDevice {
             HostByte::ERROR
         };
         cmd.complete(set_host_byte(0, host), bufflen);
-        QueueStatus::Queued
+        Ok(())
+    }
+
+    /// Waits, at most the driver's timeout, until the host completed every command in flight
+    /// (`storvsc_wait_to_drain()`); returns `false` if some are left.
+    fn wait_to_drain(&self) -> bool {
+        let start = Instant::<Monotonic>::now();
+        let limit = Delta::from_secs(i64::from(STORVSC_TIMEOUT_SECS));
+        while self.inflight.len() != 0 {
+            if start.elapsed() > limit {
+                return false;
+            }
+            fsleep(Delta::from_millis(10));
+        }
+        true
+    }
+}
+
+impl HostDriver for StorDevice {
+    /// Sends a command to the host (`storvsc_queuecommand()`).
+    fn queuecommand(&self, cmd: ScsiCmnd) -> QueueStatus {
+        match self.submit(cmd) {
+            Ok(()) => QueueStatus::Queued,
+            Err(cmd) => cmd.requeue(),
+        }
     }
 
     /// Resets the bus and waits for the host to complete what was in flight
@@ -1089,9 +1142,11 @@ impl HvStorvsc {
         // From here on, dropping `data` closes the channel.
         let (max_transfer, multi_channel) = stor.channel_init()?;
         if let Some(max_channels) = multi_channel {
-            // Before CREATE_SUB_CHANNELS: the offers come to the handler.
-            dev.set_subchannel_handler(Arc::new(SubHandler(stor.clone()), GFP_KERNEL)?);
-            stor.handle_multichannel_storage(max_channels);
+            if stor.want_subchannels(max_channels) != 0 {
+                // Before CREATE_SUB_CHANNELS: the offers come to the handler.
+                dev.set_subchannel_handler(Arc::new(SubHandler(stor.clone()), GFP_KERNEL)?);
+                stor.handle_multichannel_storage();
+            }
         }
 
         let mut max_xfer = (max_transfer & !(HV_PAGE - 1)).min(MAX_TRANSFER_CAP);
