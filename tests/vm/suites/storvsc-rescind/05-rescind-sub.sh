@@ -18,9 +18,9 @@ nch() { ls -d "$hv"/channels/* 2>/dev/null | wc -l; }
 wait_for 30 '[ "$(nch)" -ge 2 ]' || fail "no subchannel open ($(nch) channels)"
 # Readers on every CPU keep requests in flight on both disks until /tmp/sub-stop.
 rm -f /tmp/sub-stop /tmp/sub-done.* /tmp/sub-fail.* /tmp/sub-after
-n=$(($(nproc) * 4))
+nr=$(($(nproc) * 4))
 i=0
-while [ $i -lt $n ]; do
+while [ $i -lt $nr ]; do
 	d=$d0
 	[ $((i % 2)) = 0 ] && d=$d1
 	(
@@ -34,12 +34,13 @@ while [ $i -lt $n ]; do
 	) &
 	i=$((i + 1))
 done
-# The suite's runner kills a test after 120 s: the waits below stay well inside that.
+# The suite's runner kills a test after 120 s: the waits below stay well inside that. (No
+# variable named n here: wait_for's own local n would shadow it in the condition.)
 blocked() { # why
 	touch /tmp/sub-stop
 	echo w >/proc/sysrq-trigger 2>/dev/null
 	sleep 1
-	fail "$1; $(ls /tmp/sub-done.* 2>/dev/null | wc -l) of $n readers done: $(dmesg | tail -n 60)"
+	fail "$1; $(ls /tmp/sub-done.* 2>/dev/null | wc -l) of $nr readers done: $(dmesg | tail -n 60)"
 }
 write_marker "$d0" "$MARK_SUBRESCIND" 5 || blocked "cannot write the marker"
 echo "marker written at $(cut -d" " -f1 /proc/uptime) s"
@@ -48,7 +49,7 @@ echo "subchannel gone at $(cut -d" " -f1 /proc/uptime) s"
 sleep 2
 touch /tmp/sub-stop
 echo "readers told to stop at $(cut -d" " -f1 /proc/uptime) s"
-wait_for 30 '[ "$(ls /tmp/sub-done.* 2>/dev/null | wc -l)" -eq $n ]' || blocked "readers still blocked"
+wait_for 30 '[ "$(ls /tmp/sub-done.* 2>/dev/null | wc -l)" -eq $nr ]' || blocked "readers still blocked"
 wait
 ! ls /tmp/sub-fail.* >/dev/null 2>&1 || fail "reads failed: $(cat /tmp/sub-fail.*)"
 [ -e "$hv" ] || fail "the controller went away"
@@ -59,5 +60,5 @@ echo "reading after the rescind at $(cut -d" " -f1 /proc/uptime) s"
 (dd if="/dev/$d0" of=/dev/null bs=64k count=16 iflag=direct 2>/dev/null && touch /tmp/sub-after) &
 wait_for 10 '[ -e /tmp/sub-after ]' || blocked "a read after the rescind did not complete in 10 s"
 wait
-echo "subchannel rescinded mid-I/O; $n readers finished over the primary channel at $(cut -d" " -f1 /proc/uptime) s"
+echo "subchannel rescinded mid-I/O; $nr readers finished over the primary channel at $(cut -d" " -f1 /proc/uptime) s"
 check_dmesg_clean
