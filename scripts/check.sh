@@ -254,7 +254,8 @@ fcopy_run rust
 # Our hv_storvsc with the same suite (the primary channel only until subchannels land).
 storvsc_run rust
 storvsc_run rust 5.1
-# Ours only: the host rescinds the controller with requests in flight; it must go away without
+# Ours only: the host rescinds a subchannel, then the controller, with requests in flight; the
+# subchannel's requests go out again on the primary channel, and the controller must go away without
 # hanging. The C driver of 7.2 waits for answers that never come (seen here: the controller
 # still there when the test's 120 s ran out, then a hung-task report), so it has no run.
 vm_cmd storvsc-rescind@rust "$here/run-vm-engine.sh" --suite storvsc-rescind --name storvsc-rescind@rust \

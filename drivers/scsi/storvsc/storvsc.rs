@@ -20,9 +20,16 @@
 //! repeated id is logged and dropped. Everything from the host is validated; a bad packet
 //! fails at most the one command.
 //!
-//! Not implemented yet: subchannels (multi-channel I/O; the bus does not offer them to
-//! drivers yet, so the driver stays on the primary channel, as C does on one CPU), the FC
-//! transport class (`fc_host` WWN attributes), hibernation, following a channel's CPU change.
+//! Multi-channel I/O as in C: with more than one online CPU the driver asks for
+//! `min(online CPUs - 1, max_channel_cnt)` subchannels (CREATE_SUB_CHANNELS), opens each one
+//! the host offers (at most that many) with the primary's ring sizes and the same handler,
+//! and sends each request on the channel whose interrupts go to the issuing CPU, else one
+//! spread by CPU number, spilling to another channel while that ring is not more than
+//! `ring_avail_percent_lowater` % free ([`Channels::outgoing`]). A rescinded subchannel's
+//! commands in flight are sent again on another channel.
+//!
+//! Not implemented yet: the FC transport class (`fc_host` WWN attributes), hibernation,
+//! NUMA locality of the channel choice.
 
 // Unsafe code is only in `scsi`, the wrapper of the SCSI midlayer.
 #![deny(unsafe_code)]
@@ -31,18 +38,23 @@
 mod scsi;
 
 use kernel::{
+    cpu::CpuId,
     device::{Core, Device as KDevice},
+    new_mutex,
     prelude::*,
     sync::{
         aref::ARef,
         atomic::{Atomic, Relaxed},
-        Arc,
+        Arc, Mutex,
     },
     time::{delay::fsleep, Delta, Instant, Monotonic},
 };
 use vmbus::{
     hv::{
-        channel::{Channel, ChannelHandler, ChannelIo, MpbRange, OpenChannel, OpenParams},
+        channel::{
+            Channel, ChannelHandler, ChannelIo, MpbRange, OpenChannel, OpenParams, OpenSubchannel,
+            RingDirection, SubchannelHandler, SubchannelOffer,
+        },
         device::Device,
         driver,
         ratelimit::Ratelimit,
@@ -138,22 +150,86 @@ impl Waiter {
     }
 }
 
-/// The channels that I/O goes out on (C: `stor_chns[]` and `get_og_chn()`).
+/// The channels that I/O goes out on (C: `stor_chns[]`, `alloced_cpus` and `get_og_chn()`).
 ///
-/// Only the primary channel for now. With subchannels, each CPU (hardware queue) gets the
-/// channel whose interrupts go to it, else one of the same NUMA node, spilling to another
-/// channel while the ring is below `ring_avail_percent_lowater` free; all of that is decided
-/// in [`Channels::outgoing`].
+/// The primary channel and the open subchannels. A request goes out on the channel whose
+/// interrupts go to the issuing CPU (read at each request, so a channel moved through its
+/// `cpu` sysfs file is followed: C's `change_target_cpu_callback`), else on one chosen by CPU
+/// number among all of them; if that ring is not more than `ring_avail_percent_lowater` %
+/// free, on the next one that is (`storvsc_do_io()`). Unlike C, NUMA nodes are not looked at.
+#[pin_data]
 struct Channels {
+    /// The device's channel.
     primary: Arc<Channel>,
+    /// Bytes of data of an outbound ring (`ring_datasize`), for the free percentage.
+    ring_data: u32,
+    /// `ring_avail_percent_lowater`.
+    lowater: u32,
+    /// The open subchannels that I/O may go out on, in offer order.
+    #[pin]
+    out: IrqSpinLock<KVec<Arc<Channel>>>,
+    /// The open subchannels (closed when dropped); `None` once the driver unbinds, when no
+    /// subchannel is opened any more.
+    #[pin]
+    subs: Mutex<Option<KVec<OpenSubchannel>>>,
+    /// Subchannels taken out of `out` after a rescind, kept until unbind so that the last
+    /// reference is never dropped in the queueing path.
+    #[pin]
+    retired: Mutex<KVec<Arc<Channel>>>,
+    /// The number of subchannels asked for (`num_sc`); offers beyond it are not opened.
+    wanted: Atomic<u32>,
 }
 
 impl Channels {
-    /// Returns the channel for a request from hardware queue `_queue`.
-    fn outgoing(&self, _queue: u32) -> &Channel {
-        &self.primary
+    /// Returns the free percentage of `channel`'s outbound ring
+    /// (`hv_get_avail_to_write_percent()`), 0 if it is not open.
+    fn free_percent(&self, channel: &Channel) -> u32 {
+        match channel.ring_debug(RingDirection::Out) {
+            Ok(d) if self.ring_data != 0 => {
+                let free = u64::from(d.bytes_avail_towrite.min(self.ring_data));
+                (free * 100 / u64::from(self.ring_data)) as u32
+            }
+            _ => 0,
+        }
+    }
+
+    /// Returns the channel for a request issued on CPU `cpu` (`storvsc_do_io()`,
+    /// `get_og_chn()`).
+    fn outgoing(&self, cpu: u32) -> Arc<Channel> {
+        let out = self.out.lock();
+        if out.is_empty() {
+            return self.primary.clone();
+        }
+        let n = out.len() + 1;
+        let at = |i: usize| -> &Arc<Channel> {
+            match i.checked_sub(1) {
+                None => &self.primary,
+                Some(j) => out.get(j).unwrap_or(&self.primary),
+            }
+        };
+        let usable = |c: &Channel| !c.is_rescinded();
+        // The channel whose interrupts go to this CPU, else one spread by CPU number.
+        let home = (0..n)
+            .find(|&i| at(i).target_cpu() == cpu && usable(at(i)))
+            .unwrap_or_else(|| (cpu as usize).checked_rem(n).unwrap_or(0));
+        for k in 0..n {
+            let c = at(home.wrapping_add(k).checked_rem(n).unwrap_or(0));
+            if usable(c) && self.free_percent(c) > self.lowater {
+                return c.clone();
+            }
+        }
+        // All busy: the chosen one (its send may find the ring full and requeue).
+        let c = at(home);
+        if usable(c) {
+            c.clone()
+        } else {
+            self.primary.clone()
+        }
     }
 }
+
+/// No channel recorded for a request slot.
+const NO_CHANNEL: u32 = u32::MAX;
 
 /// The driver's state of a controller (`struct storvsc_device` and `struct hv_host_device`).
 #[pin_data]
@@ -167,7 +243,17 @@ pub(crate) struct StorDevice {
     /// The SRB port: the host number.
     port: u8,
     /// The channels requests go out on.
+    #[pin]
     channels: Channels,
+    /// The relid of the channel each request slot (hardware queue times `per_queue` plus tag)
+    /// was sent on, set with the command's entry in `inflight` under this lock, so a rescinded
+    /// subchannel's requests can be found.
+    #[pin]
+    sent_on: IrqSpinLock<KVVec<u32>>,
+    /// Tags per hardware queue (`can_queue`), for the slot of a unique tag.
+    per_queue: u32,
+    /// The ring size of every channel (`aligned_ringbuffer_size`).
+    ring_size: u32,
     /// The commands in flight by request id.
     inflight: Inflight,
     /// The negotiated VMSTOR version (`vmstor_proto_version`; per device here).
@@ -251,8 +337,9 @@ impl StorDevice {
     }
 
     /// Initializes the protocol on the open channel (`storvsc_channel_init()`); returns the
-    /// host's largest transfer in bytes.
-    fn channel_init(&self) -> Result<u32> {
+    /// host's largest transfer in bytes and, if it supports multi-channel, its
+    /// `max_channel_cnt`.
+    fn channel_init(&self) -> Result<(u32, Option<u16>)> {
         let slot = &self.init_waiter;
         let begin = VstorPacket::request(VstorOperation::BEGIN_INITIALIZATION);
         self.execute(slot, &begin, VMBUS_RQST_INIT, true)?;
@@ -293,10 +380,7 @@ impl StorDevice {
         let pkt = VstorPacket::request(VstorOperation::END_INITIALIZATION);
         self.execute(slot, &pkt, VMBUS_RQST_INIT, true)?;
 
-        if multi_channel {
-            self.handle_multichannel_storage(max_channels);
-        }
-        Ok(max_transfer)
+        Ok((max_transfer, multi_channel.then_some(max_channels)))
     }
 
     /// Keeps the active port's WWN of an FC adapter (`cache_wwn()`).
@@ -310,22 +394,164 @@ impl StorDevice {
         self.wwn.store(u64::from_be_bytes(port), Relaxed);
     }
 
-    /// Would ask the host for subchannels (`handle_multichannel_storage()`).
-    ///
-    /// TODO[SUBCHANNEL]: send CREATE_SUB_CHANNELS for `min(online CPUs - 1, max_channels)`
-    /// once the bus hands subchannel offers to the driver; until then the driver asks for none
-    /// and uses the primary channel only, which is the C driver's path on one CPU.
-    fn handle_multichannel_storage(&self, max_channels: u16) {
+    /// Sets how many subchannels the driver wants (`num_sc`): `min(online CPUs - 1,
+    /// max_channels)`, before the subchannel handler is set, as subchannels offered to an
+    /// earlier binding come to it at once. Returns that number.
+    fn want_subchannels(&self, max_channels: u16) -> u32 {
         let wanted = scsi::num_online_cpus()
             .saturating_sub(1)
             .min(u32::from(max_channels));
-        if wanted != 0 {
-            dev_info!(
-                self.dev,
-                "host offers {} subchannels; using the primary channel only (no subchannel support yet)\n",
-                max_channels
-            );
+        self.channels.wanted.store(wanted, Relaxed);
+        wanted
+    }
+
+    /// Asks the host for subchannels (`handle_multichannel_storage()`): CREATE_SUB_CHANNELS
+    /// for the number [`StorDevice::want_subchannels`] set; the host then offers them and
+    /// [`SubHandler::offered`] opens them.
+    fn handle_multichannel_storage(&self) {
+        let wanted = self.channels.wanted.load(Relaxed);
+        if wanted == 0 {
+            return;
         }
+        let pkt = VstorPacket::create_sub_channels(wanted as u16);
+        match self.execute(&self.init_waiter, &pkt, VMBUS_RQST_INIT, false) {
+            Ok(reply) => {
+                let (op, status) = (reply.operation, reply.status);
+                if op != VstorOperation::COMPLETE_IO || status != 0 {
+                    dev_err!(
+                        self.dev,
+                        "Failed to create sub-channel: op={}, host={:#x}\n",
+                        op.0,
+                        status
+                    );
+                }
+            }
+            Err(e) if e == ETIMEDOUT => {
+                dev_err!(self.dev, "Failed to create sub-channel: timed out\n");
+            }
+            Err(e) => {
+                dev_err!(self.dev, "Failed to create sub-channel: err={:?}\n", e);
+            }
+        }
+    }
+
+    /// Opens a subchannel the host offered (`handle_sc_creation()`), unless the driver is
+    /// unbinding or already has the subchannels it asked for.
+    fn open_subchannel(self: &Arc<Self>, offer: &SubchannelOffer<'_>) -> Result {
+        let channel = offer.channel();
+        let mut subs = self.channels.subs.lock();
+        let Some(list) = Option::as_mut(&mut *subs) else {
+            return Err(ENODEV);
+        };
+        let wanted = self.channels.wanted.load(Relaxed) as usize;
+        if list.len() >= wanted {
+            dev_warn!(
+                self.dev,
+                "subchannel {} (relid {}) not asked for ({} open); not used\n",
+                channel.sub_channel_index(),
+                channel.relid(),
+                list.len()
+            );
+            return Ok(());
+        }
+        // Room first, so that an open subchannel is always in both lists.
+        list.reserve(1, GFP_KERNEL)?;
+        self.channels.out.lock().reserve(1, GFP_ATOMIC)?;
+        let props = [0u8; 24];
+        let params = OpenParams {
+            send_ring_size: self.ring_size as usize,
+            recv_ring_size: self.ring_size as usize,
+            userdata: &props,
+        };
+        let handler = Arc::new(Handler(self.clone()), GFP_KERNEL)?;
+        let open = offer.open(&params, handler)?;
+        list.push(open, GFP_KERNEL)?;
+        self.channels.out.lock().push(channel.clone(), GFP_ATOMIC)?;
+        dev_dbg!(
+            self.dev,
+            "subchannel {} (relid {}) open on CPU {}\n",
+            channel.sub_channel_index(),
+            channel.relid(),
+            channel.target_cpu()
+        );
+        Ok(())
+    }
+
+    /// Forgets a subchannel the host rescinded (the bus closed it) and sends the commands in
+    /// flight on it again on another channel: the host will not complete them there.
+    fn subchannel_rescinded(&self, channel: &Channel) {
+        let relid = channel.relid();
+        let taken = {
+            let mut out = self.channels.out.lock();
+            out.iter()
+                .position(|c| c.relid() == relid)
+                .and_then(|i| out.remove(i).ok())
+        };
+        if let Some(c) = taken {
+            // Kept until unbind. Without memory for it, the reference is dropped here, in
+            // process context; the bus still holds one until the relid is released.
+            let _ = self.channels.retired.lock().push(c, GFP_KERNEL);
+        }
+        if let Some(list) = Option::as_mut(&mut *self.channels.subs.lock()) {
+            if let Some(i) = list.iter().position(|o| o.channel().relid() == relid) {
+                drop(list.remove(i));
+            }
+        }
+        // The host will not answer what went out on it: send it again on another channel.
+        // The commands are taken out under the lock (so that none is taken that was put in
+        // flight on another channel meanwhile) and sent after it.
+        let mut again = KVec::new();
+        let mut lost = 0u32;
+        {
+            let slots = self.sent_on.lock().len();
+            let _ = again.reserve(slots, GFP_KERNEL);
+            let mut sent_on = self.sent_on.lock();
+            for (i, on) in sent_on.iter_mut().enumerate() {
+                if *on != relid {
+                    continue;
+                }
+                *on = NO_CHANNEL;
+                let i = i as u32;
+                let (Some(hwq), Some(t)) =
+                    (i.checked_div(self.per_queue), i.checked_rem(self.per_queue))
+                else {
+                    continue;
+                };
+                if let Some(cmd) = self.inflight.take(hwq << 16 | t) {
+                    cmd.dma_unmap();
+                    if let Err(cmd) = again.push_within_capacity(cmd).map_err(|e| e.0) {
+                        // No room to keep it: the midlayer requeues it.
+                        let resid = cmd.bufflen();
+                        cmd.complete(set_host_byte(0, HostByte::REQUEUE), resid);
+                        lost += 1;
+                    }
+                }
+            }
+        }
+        let requeued = again.len() as u32 + lost;
+        for cmd in again.drain_all() {
+            if let Err(cmd) = self.submit(cmd) {
+                let resid = cmd.bufflen();
+                cmd.complete(set_host_byte(0, HostByte::REQUEUE), resid);
+            }
+        }
+        dev_warn!(
+            self.dev,
+            "subchannel {} (relid {}) rescinded: {} commands in flight sent again\n",
+            channel.sub_channel_index(),
+            relid,
+            requeued
+        );
+    }
+
+    /// Closes the subchannels for good (unbind): later offers are not opened.
+    fn close_subchannels(&self) {
+        let subs = self.channels.subs.lock().take();
+        drop(subs);
+        let out = core::mem::take(&mut *self.channels.out.lock());
+        drop(out);
+        let retired = core::mem::take(&mut *self.channels.retired.lock());
+        drop(retired);
     }
 
     /// Handles one packet from the host (`storvsc_on_channel_callback()`).
@@ -473,40 +699,26 @@ impl StorDevice {
         Some(srb)
     }
 
-    /// Waits, at most the driver's timeout, until the host completed every command in flight
-    /// (`storvsc_wait_to_drain()`); returns `false` if some are left.
-    fn wait_to_drain(&self) -> bool {
-        let start = Instant::<Monotonic>::now();
-        let limit = Delta::from_secs(i64::from(STORVSC_TIMEOUT_SECS));
-        while self.inflight.len() != 0 {
-            if start.elapsed() > limit {
-                return false;
-            }
-            fsleep(Delta::from_millis(10));
-        }
-        true
-    }
-}
-
-impl HostDriver for StorDevice {
-    /// Sends a command to the host (`storvsc_queuecommand()`, `storvsc_do_io()`).
-    fn queuecommand(&self, cmd: ScsiCmnd) -> QueueStatus {
+    /// Sends a command to the host (`storvsc_queuecommand()`, `storvsc_do_io()`), or
+    /// completes it; gives it back when it is to be requeued (ring full, no memory, a closed
+    /// subchannel).
+    fn submit(&self, cmd: ScsiCmnd) -> core::result::Result<(), ScsiCmnd> {
         let info = cmd.info();
         let op = info.cdb[0];
         if self.version() <= VmstorProtocolVersion::WIN8 && !legacy_host_cmd_ok(op) {
             // Hosts before 6.0 do not implement these.
             cmd.complete(set_host_byte(0, HostByte::ERROR), info.bufflen);
-            return QueueStatus::Queued;
+            return Ok(());
         }
         if self.destroy.load(Relaxed) {
             cmd.complete(set_host_byte(0, HostByte::NO_CONNECT), info.bufflen);
-            return QueueStatus::Queued;
+            return Ok(());
         }
         let Some(mut srb) = self.build_srb(&info) else {
             // DMA_BIDIRECTIONAL never comes here (C: WARN and -EINVAL).
             dev_err_ratelimited!(self.dev, "Unexpected data direction: {}\n", info.direction);
             cmd.complete(set_host_byte(0, HostByte::ERROR), info.bufflen);
-            return QueueStatus::Queued;
+            return Ok(());
         };
 
         // The data buffer as one GPA range over 4 KiB pages.
@@ -519,13 +731,13 @@ impl HostDriver for StorDevice {
         } else {
             heap = match KVec::from_elem(0u64, most_pfns, GFP_ATOMIC) {
                 Ok(v) => v,
-                Err(_) => return cmd.requeue(),
+                Err(_) => return Err(cmd),
             };
             &mut heap
         };
         let mapped = match cmd.dma_map() {
             Ok(segments) => hv_pfns(segments, pfn_buf),
-            Err(_) => return cmd.requeue(),
+            Err(_) => return Err(cmd),
         };
         let (count, offset) = match mapped {
             Ok((n, off))
@@ -545,7 +757,7 @@ impl HostDriver for StorDevice {
                 );
                 cmd.dma_unmap();
                 cmd.complete(set_host_byte(0, HostByte::ERROR), bufflen);
-                return QueueStatus::Queued;
+                return Ok(());
             }
         };
         srb.data_transfer_length = if count != 0 { bufflen } else { 0 };
@@ -553,7 +765,21 @@ impl HostDriver for StorDevice {
 
         let tag = info.unique_tag;
         let trans_id = u64::from(tag) + 1;
-        if let Err(cmd) = self.inflight.insert(tag, cmd) {
+        let channel = self.channels.outgoing(CpuId::current().as_u32());
+        let slot = (tag >> 16)
+            .wrapping_mul(self.per_queue)
+            .wrapping_add(tag & 0xffff) as usize;
+        let inserted = {
+            let mut sent_on = self.sent_on.lock();
+            let inserted = self.inflight.insert(tag, cmd);
+            if inserted.is_ok() {
+                if let Some(on) = sent_on.get_mut(slot) {
+                    *on = channel.relid();
+                }
+            }
+            inserted
+        };
+        if let Err(cmd) = inserted {
             dev_err_ratelimited!(
                 self.dev,
                 "tag#{}: request id {:#x} busy\n",
@@ -562,10 +788,9 @@ impl HostDriver for StorDevice {
             );
             cmd.dma_unmap();
             cmd.complete(set_host_byte(0, HostByte::ERROR), bufflen);
-            return QueueStatus::Queued;
+            return Ok(());
         }
-        let channel = self.channels.outgoing(tag >> 16);
-        let sent = match pfn_buf.get(..count) {
+        let send = |channel: &Channel| match pfn_buf.get(..count) {
             Some(pfns) if count != 0 => channel.send_gpa_direct(
                 &MpbRange {
                     offset,
@@ -577,16 +802,37 @@ impl HostDriver for StorDevice {
             ),
             _ => channel.send_inband(&[pkt.as_bytes()], trans_id, true),
         };
+        let mut sent = send(&channel);
+        let primary = &self.channels.primary;
+        if sent == Err(ENODEV) && channel.relid() != primary.relid() {
+            // The subchannel was closed (rescinded) under us: send on the primary channel
+            // instead, unless the rescind already took the command to send it again. (No
+            // requeue: with nothing else in flight, nothing would restart the queue.)
+            let mine = {
+                let mut sent_on = self.sent_on.lock();
+                match sent_on.get_mut(slot) {
+                    Some(on) if *on == channel.relid() => {
+                        *on = primary.relid();
+                        true
+                    }
+                    _ => false,
+                }
+            };
+            if !mine {
+                return Ok(());
+            }
+            sent = send(primary);
+        }
         let Err(e) = sent else {
-            return QueueStatus::Queued;
+            return Ok(());
         };
         // Not sent: take the command back, unless a (bogus) completion took it meanwhile.
         let Some(cmd) = self.inflight.take(tag) else {
-            return QueueStatus::Queued;
+            return Ok(());
         };
         cmd.dma_unmap();
         if e == EAGAIN {
-            return cmd.requeue();
+            return Err(cmd);
         }
         let host = if e == ENODEV {
             HostByte::NO_CONNECT
@@ -594,7 +840,31 @@ impl HostDriver for StorDevice {
             HostByte::ERROR
         };
         cmd.complete(set_host_byte(0, host), bufflen);
-        QueueStatus::Queued
+        Ok(())
+    }
+
+    /// Waits, at most the driver's timeout, until the host completed every command in flight
+    /// (`storvsc_wait_to_drain()`); returns `false` if some are left.
+    fn wait_to_drain(&self) -> bool {
+        let start = Instant::<Monotonic>::now();
+        let limit = Delta::from_secs(i64::from(STORVSC_TIMEOUT_SECS));
+        while self.inflight.len() != 0 {
+            if start.elapsed() > limit {
+                return false;
+            }
+            fsleep(Delta::from_millis(10));
+        }
+        true
+    }
+}
+
+impl HostDriver for StorDevice {
+    /// Sends a command to the host (`storvsc_queuecommand()`).
+    fn queuecommand(&self, cmd: ScsiCmnd) -> QueueStatus {
+        match self.submit(cmd) {
+            Ok(()) => QueueStatus::Queued,
+            Err(cmd) => cmd.requeue(),
+        }
     }
 
     /// Resets the bus and waits for the host to complete what was in flight
@@ -670,6 +940,27 @@ impl ChannelHandler for Handler {
     }
 }
 
+/// The subchannel handler (`sc_creation_callback`): a newtype over the driver's state.
+struct SubHandler(Arc<StorDevice>);
+
+impl SubchannelHandler for SubHandler {
+    fn offered(&self, offer: &SubchannelOffer<'_>) {
+        if let Err(e) = self.0.open_subchannel(offer) {
+            dev_err!(
+                self.0.dev,
+                "Failed to open sub-channel {} (relid {}): err={:?}\n",
+                offer.channel().sub_channel_index(),
+                offer.channel().relid(),
+                e
+            );
+        }
+    }
+
+    fn rescinded(&self, channel: &Channel) {
+        self.0.subchannel_rescinded(channel);
+    }
+}
+
 /// A bound controller: the SCSI host, removed first on unbind, then the channel.
 struct StorData<'bound> {
     /// The SCSI host once added.
@@ -712,6 +1003,8 @@ impl Drop for StorData<'_> {
                 self.stor.inflight.len()
             );
         }
+        // The subchannels close before the primary channel (as `vmbus_close()`).
+        self.stor.close_subchannels();
         drop(self.channel.take());
     }
 }
@@ -802,15 +1095,26 @@ impl HvStorvsc {
         let host = ScsiHost::alloc()?;
         let port = host.host_no() as u8;
         let primary = dev.channel().clone();
+        let slots = nr_hw_queues.checked_mul(can_queue).ok_or(EINVAL)?;
+        let sent_on = KVVec::from_elem(NO_CHANNEL, slots as usize, GFP_KERNEL)?;
         let stor = Arc::pin_init(
             try_pin_init!(StorDevice {
                 dev: kdev.into(),
                 kind,
                 host,
                 port,
-                channels: Channels {
+                channels <- pin_init!(Channels {
                     primary,
-                },
+                    ring_data: ring_size - HV_PAGE,
+                    lowater,
+                    out <- vmbus::new_irq_spinlock!(KVec::new(), c"storvsc::out"),
+                    subs <- new_mutex!(Some(KVec::new())),
+                    retired <- new_mutex!(KVec::new()),
+                    wanted: Atomic::new(0),
+                }),
+                sent_on <- vmbus::new_irq_spinlock!(sent_on, c"storvsc::sent_on"),
+                per_queue: can_queue,
+                ring_size,
                 inflight: Inflight::new(nr_hw_queues, can_queue)?,
                 version: Atomic::new(0),
                 destroy: Atomic::new(false),
@@ -836,7 +1140,14 @@ impl HvStorvsc {
             stor: stor.clone(),
         };
         // From here on, dropping `data` closes the channel.
-        let max_transfer = stor.channel_init()?;
+        let (max_transfer, multi_channel) = stor.channel_init()?;
+        if let Some(max_channels) = multi_channel {
+            if stor.want_subchannels(max_channels) != 0 {
+                // Before CREATE_SUB_CHANNELS: the offers come to the handler.
+                dev.set_subchannel_handler(Arc::new(SubHandler(stor.clone()), GFP_KERNEL)?);
+                stor.handle_multichannel_storage();
+            }
+        }
 
         let mut max_xfer = (max_transfer & !(HV_PAGE - 1)).min(MAX_TRANSFER_CAP);
         if kind == Kind::Fc {

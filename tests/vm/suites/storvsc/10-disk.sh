@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # hv_storvsc of the run's stack (hvrs.stack) against the engine's storvsp: both LUNs appear as
 # disks with the configured sizes and Hyper-V's identity, with discard configured as UNMAP; the
-# C driver runs a multi-channel controller (one subchannel per extra vCPU).
+# driver (C or ours) runs a multi-channel controller (one subchannel per extra vCPU, at most 8).
 . /tests/lib.sh
 . /tests/suites/storvsc/config.sh
 use_stack
@@ -21,15 +21,11 @@ pm=$(cat /sys/class/scsi_disk/*:0:0:0/provisioning_mode 2>/dev/null | head -n 1)
 [ "$pm" = unmap ] || fail "provisioning_mode '$pm', expected unmap"
 [ "$(cat "/sys/block/$d0/queue/discard_max_bytes")" -gt 0 ] || fail "no discard on $d0"
 # Multi-channel: storvsc asks for min(CPUs - 1, max_channel_cnt) subchannels (the engine
-# offers 8 by default) and opens them; they show under the device's channels/.
-# Ours: the primary channel only, on purpose, until our hv_vmbus hands subchannel offers to
-# drivers (not implemented yet): it must then not ask for any, and exactly one channel shows.
-# Change this to the C expectation when subchannels land.
+# offers 8 by default) and opens them; they show under the device's channels/. Both stacks.
 hv=$(ls -d /sys/bus/vmbus/drivers/hv_storvsc/*-* | head -n 1)
 [ -n "$hv" ] || fail "no device bound to hv_storvsc"
 want=$(($(nproc) - 1))
 [ "$want" -le 8 ] || want=8
-[ "$(hvrs_stack)" = c ] || want=0
 nch() { ls -d "$hv"/channels/* 2>/dev/null | wc -l; }
 wait_for 30 '[ "$(nch)" -ge $((want + 1)) ]' || fail "$(nch) channels, expected $((want + 1))"
 [ "$(nch)" -eq $((want + 1)) ] || fail "$(nch) channels, expected exactly $((want + 1))"
