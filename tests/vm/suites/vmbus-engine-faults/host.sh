@@ -2,7 +2,8 @@
 # (Not executable on purpose: the guest runs every executable file of a suite.)
 # Host side of the fault tests, run by scripts/run-vm-engine.sh beside the VM: rescinds an idle
 # channel, an open one and one whose OPENCHANNEL is held, re-offering each (hot-add), then feeds
-# the guest malformed messages and a corrupt ring. The guest tests wait for the effects.
+# the guest malformed messages and a corrupt ring, and last lets the heartbeat device write
+# before its OPENCHANNEL_RESULT. The guest tests wait for the effects.
 set -u
 ctl() { "$HV_HOST" ctl --socket "$HV_HOST_CTL" "$@"; }
 fail() { echo "FAIL: $*"; ctl log 60; exit 1; }
@@ -55,3 +56,13 @@ ctl inject rescind-relid 1999 || fail "inject rescind-relid"
 ctl inject truncated-offer kvp || fail "inject truncated-offer"
 ctl inject bad-desc echo len8 || fail "inject bad-desc"
 ctl list
+
+step "5: the heartbeat device writes and signals before OPENCHANNEL_RESULT (50-early-start)"
+ctl fault early-start heartbeat || fail "early-start"
+i=0
+until out=$(ctl log 400) && echo "$out" | grep -q 'fault: heartbeat starts before OPENCHANNEL_RESULT'; do
+	i=$((i + 1))
+	[ $i -lt 300 ] || fail "the guest never opened the heartbeat channel"
+	sleep 1
+done
+echo "the heartbeat device started before its open result"
