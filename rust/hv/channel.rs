@@ -1289,21 +1289,32 @@ impl ChannelIo<'_> {
     /// [`ENOBUFS`] if `buf` is too small (the packet stays), [`EIO`] if the host corrupted the
     /// ring (the channel is then disabled).
     pub fn recv(&self, buf: &mut [u8]) -> Result<Option<RecvPacket>> {
+        self.read_one(|ring| {
+            let (info, len) = ring.read_packet(buf)?;
+            Ok(RecvPacket {
+                packet_type: info.packet_type,
+                trans_id: info.trans_id,
+                completion_requested: info.completion_requested(),
+                len,
+            })
+        })
+    }
+
+    /// Reads one packet with `read` under the inbound ring's lock and commits the read,
+    /// signalling the host if it waits for room (`hv_pkt_iter_close()`); `None` if the ring is
+    /// empty. [`RingError::BufferTooSmall`] is [`ENOBUFS`] and leaves the packet; any other
+    /// error disables the channel and is [`EIO`].
+    fn read_one<T>(
+        &self,
+        read: impl FnOnce(&mut IncomingRing<PageRing>) -> core::result::Result<T, RingError>,
+    ) -> Result<Option<T>> {
         if self.open.failed.load(Relaxed) {
             return Err(EIO);
         }
         let (result, signal) = {
             let mut ring = self.open.inbound.lock();
-            match ring.read_packet(buf) {
-                Ok((info, len)) => (
-                    Ok(Some(RecvPacket {
-                        packet_type: info.packet_type,
-                        trans_id: info.trans_id,
-                        completion_requested: info.completion_requested(),
-                        len,
-                    })),
-                    ring.commit_read(),
-                ),
+            match read(&mut ring) {
+                Ok(t) => (Ok(Some(t)), ring.commit_read()),
                 Err(RingError::Empty) => (Ok(None), false),
                 Err(RingError::BufferTooSmall { .. }) => (Err(enobufs()), false),
                 Err(e) => {

@@ -11,9 +11,9 @@
 //! bound (storvsc: 64-byte packets) uses [`ChannelIo::recv_truncated`] instead, so that a
 //! host sending more cannot stop the channel.
 
-use kernel::{prelude::*, sync::atomic::Relaxed};
+use kernel::prelude::*;
 
-use super::{ChannelIo, ChannelStats, RecvPacket};
+use super::{ChannelIo, RecvPacket};
 use crate::proto::ring::RingError;
 
 impl ChannelIo<'_> {
@@ -25,45 +25,21 @@ impl ChannelIo<'_> {
     ///
     /// [`EIO`] if the host corrupted the ring (the channel is then disabled).
     pub fn recv_truncated(&self, buf: &mut [u8]) -> Result<Option<(RecvPacket, bool)>> {
-        if self.open.failed.load(Relaxed) {
-            return Err(EIO);
-        }
-        let (result, signal) = {
-            let mut ring = self.open.inbound.lock();
-            let step = ring.peek().and_then(|pkt| {
-                let payload = pkt.payload_len() as usize;
-                let n = payload.min(buf.len());
-                // `n` bytes from the payload's start are inside the packet.
-                let dst = buf.get_mut(..n).ok_or(RingError::InvalidArgument)?;
-                ring.read_at(&pkt, pkt.header_len(), dst)?;
-                ring.advance(&pkt)?;
-                Ok((pkt, n, payload > n))
-            });
-            match step {
-                Ok((pkt, n, truncated)) => (
-                    Ok(Some((
-                        RecvPacket {
-                            packet_type: pkt.packet_type,
-                            trans_id: pkt.trans_id,
-                            completion_requested: pkt.completion_requested(),
-                            len: n,
-                        },
-                        truncated,
-                    ))),
-                    ring.commit_read(),
-                ),
-                Err(RingError::Empty) => (Ok(None), false),
-                Err(e) => {
-                    drop(ring);
-                    self.open.fail(e);
-                    (Err(EIO), false)
-                }
-            }
-        };
-        if signal {
-            ChannelStats::inc(&self.open.channel.stats.intr_in_full);
-            self.open.channel.signal_host();
-        }
-        result
+        self.read_one(|ring| {
+            let pkt = ring.peek()?;
+            let payload = pkt.payload_len() as usize;
+            let n = payload.min(buf.len());
+            // `n` bytes from the payload's start are inside the packet.
+            let dst = buf.get_mut(..n).ok_or(RingError::InvalidArgument)?;
+            ring.read_at(&pkt, pkt.header_len(), dst)?;
+            ring.advance(&pkt)?;
+            let packet = RecvPacket {
+                packet_type: pkt.packet_type,
+                trans_id: pkt.trans_id,
+                completion_requested: pkt.completion_requested(),
+                len: n,
+            };
+            Ok((packet, payload > n))
+        })
     }
 }
