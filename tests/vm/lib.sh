@@ -50,6 +50,19 @@ check_dmesg_clean() {
 	fi
 }
 
+# Fail if kmemleak finds an unreferenced object. It reports only objects older than 5 s, so
+# this waits that long first, and scans twice (the second scan confirms the first's finds).
+check_kmemleak() {
+	[ -e /sys/kernel/debug/kmemleak ] || fail "no /sys/kernel/debug/kmemleak (CONFIG_DEBUG_KMEMLEAK, debugfs)"
+	sleep 6
+	echo scan >/sys/kernel/debug/kmemleak
+	echo scan >/sys/kernel/debug/kmemleak
+	if grep -q unreferenced /sys/kernel/debug/kmemleak; then
+		head -n 60 /sys/kernel/debug/kmemleak
+		fail "kmemleak found leaks"
+	fi
+}
+
 # Use the C reference modules instead of ours for the rest of this boot: they live in a module
 # tree of their own (/lib/modules.c), mounted over /lib/modules.
 modules_overmounted() { grep -q ' /lib/modules ' /proc/mounts; }

@@ -47,7 +47,7 @@ use kernel::{
         atomic::{Atomic, Relaxed},
         Arc, Mutex,
     },
-    time::{delay::fsleep, Delta, Instant, Monotonic},
+    time::{Delta, Instant, Monotonic},
 };
 use vmbus::{
     hv::{
@@ -269,6 +269,14 @@ pub(crate) struct StorDevice {
     /// The waiter of the bus reset in progress (`reset_request`).
     #[pin]
     reset_waiter: IrqSpinLock<Option<Arc<Waiter>>>,
+    /// Completed when the last command in flight is taken out while `drain_notify` is set
+    /// (C: `waiting_to_drain`).
+    #[pin]
+    drained: Completion,
+    /// Set while [`StorDevice::wait_to_drain`] waits (C: `drain_notify`); the lock orders it
+    /// with the count of commands in flight, so no wakeup is lost.
+    #[pin]
+    drain_notify: IrqSpinLock<bool>,
 }
 
 /// Prints a warning unless this call site printed too many recently
@@ -517,7 +525,7 @@ impl StorDevice {
                 else {
                     continue;
                 };
-                if let Some(cmd) = self.inflight.take(hwq << 16 | t) {
+                if let Some(cmd) = self.take_inflight(hwq << 16 | t) {
                     cmd.dma_unmap();
                     if let Err(cmd) = again.push_within_capacity(cmd).map_err(|e| e.0) {
                         // No room to keep it: the midlayer requeues it.
@@ -581,7 +589,7 @@ impl StorDevice {
                 // Transaction `id` is the request of unique tag `id - 1`.
                 let cmd = u32::try_from(id - 1)
                     .ok()
-                    .and_then(|tag| self.inflight.take(tag));
+                    .and_then(|tag| self.take_inflight(tag));
                 let Some(cmd) = cmd else {
                     dev_err_ratelimited!(self.dev, "Incorrect transaction ID {:#x}\n", id);
                     return;
@@ -827,7 +835,7 @@ impl StorDevice {
             return Ok(());
         };
         // Not sent: take the command back, unless a (bogus) completion took it meanwhile.
-        let Some(cmd) = self.inflight.take(tag) else {
+        let Some(cmd) = self.take_inflight(tag) else {
             return Ok(());
         };
         cmd.dma_unmap();
@@ -843,18 +851,54 @@ impl StorDevice {
         Ok(())
     }
 
-    /// Waits, at most the driver's timeout, until the host completed every command in flight
-    /// (`storvsc_wait_to_drain()`); returns `false` if some are left.
+    /// Takes the command of `tag` out of the table of commands in flight, and wakes
+    /// [`StorDevice::wait_to_drain`] if it was the last one (C: `num_outstanding_req` and
+    /// `drain_notify` in `storvsc_on_io_completion()`).
+    fn take_inflight(&self, tag: u32) -> Option<ScsiCmnd> {
+        let cmd = self.inflight.take(tag)?;
+        if self.inflight.len() == 0 {
+            self.notify_drained();
+        }
+        Some(cmd)
+    }
+
+    /// Wakes the waiter of [`StorDevice::wait_to_drain`], if any.
+    fn notify_drained(&self) {
+        let mut notify = self.drain_notify.lock();
+        if *notify {
+            *notify = false;
+            self.drained.complete_all();
+        }
+    }
+
+    /// Waits until the host completed every command in flight (`storvsc_wait_to_drain()`);
+    /// returns `false` if some are left after the driver's timeout, which C would wait for
+    /// forever. One waiter at a time: the error handler's host reset and the removal, which
+    /// stops the error handler first.
     fn wait_to_drain(&self) -> bool {
         let start = Instant::<Monotonic>::now();
         let limit = Delta::from_secs(i64::from(STORVSC_TIMEOUT_SECS));
-        while self.inflight.len() != 0 {
-            if start.elapsed() > limit {
-                return false;
+        loop {
+            {
+                let mut notify = self.drain_notify.lock();
+                // Checked under the lock: a completion that takes the last command after
+                // this sees `notify` set and completes `drained`.
+                if self.inflight.len() == 0 {
+                    *notify = false;
+                    return true;
+                }
+                if !*notify {
+                    self.drained.reinit();
+                    *notify = true;
+                }
             }
-            fsleep(Delta::from_millis(10));
+            let left = limit - start.elapsed();
+            if left <= Delta::ZERO || !self.drained.wait_timeout(left) {
+                let mut notify = self.drain_notify.lock();
+                *notify = false;
+                return self.inflight.len() == 0;
+            }
         }
-        true
     }
 }
 
@@ -986,6 +1030,7 @@ impl Drop for StorData<'_> {
                 cmd.complete(set_host_byte(0, HostByte::NO_CONNECT), resid);
                 failed += 1;
             }
+            self.stor.notify_drained();
             if failed != 0 {
                 dev_warn!(
                     self.stor.dev,
@@ -1121,6 +1166,8 @@ impl HvStorvsc {
                 wwn: Atomic::new(0),
                 init_waiter <- vmbus::new_irq_spinlock!(None, c"storvsc::init"),
                 reset_waiter <- vmbus::new_irq_spinlock!(None, c"storvsc::reset"),
+                drained <- Completion::new(),
+                drain_notify <- vmbus::new_irq_spinlock!(false, c"storvsc::drain"),
             }),
             GFP_KERNEL,
         )?;

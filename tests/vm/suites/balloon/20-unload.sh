@@ -48,14 +48,5 @@ must modprobe hv_balloon
 wait_for 30 "[ \$(dmesg | grep -c 'hv_balloon: Using Dynamic Memory protocol version 2.0') -gt $n ]" ||
 	fail "no renegotiation after reload: $(dmesg | grep hv_balloon | tail -n 5)"
 must rmmod hv_balloon
-if [ -e /sys/kernel/debug/kmemleak ]; then
-	# kmemleak reports objects older than 5 s, after two scans.
-	sleep 6
-	echo scan >/sys/kernel/debug/kmemleak
-	echo scan >/sys/kernel/debug/kmemleak
-	if grep -q unreferenced /sys/kernel/debug/kmemleak; then
-		head -40 /sys/kernel/debug/kmemleak
-		fail "kmemleak found leaks"
-	fi
-fi
+check_kmemleak
 check_dmesg_clean

@@ -19,14 +19,5 @@ rc=$?
 cat /tmp/revoke.out
 [ $rc = 0 ] || fail "hvt_chardev revoke failed"
 wait_for 5 rmmod hv_chardev_test 2>/dev/null || fail "rmmod failed after close"
-if [ -e /sys/kernel/debug/kmemleak ]; then
-	# kmemleak reports objects older than 5 s, after two scans.
-	sleep 6
-	echo scan >/sys/kernel/debug/kmemleak
-	echo scan >/sys/kernel/debug/kmemleak
-	if grep -q unreferenced /sys/kernel/debug/kmemleak; then
-		head -40 /sys/kernel/debug/kmemleak
-		fail "kmemleak found leaks"
-	fi
-fi
+check_kmemleak
 check_dmesg_clean

@@ -19,13 +19,5 @@ wait_for 30 "[ ! -e $dev ]" || fail "the rescinded device is still there"
 ls /dev/uio* 2>/dev/null && fail "a UIO device is left: $(ls /dev/uio*)"
 check_dmesg_clean
 must timeout 60 rmmod uio_hv_generic
-if [ -e /sys/kernel/debug/kmemleak ]; then
-	sleep 6
-	echo scan >/sys/kernel/debug/kmemleak
-	echo scan >/sys/kernel/debug/kmemleak
-	if grep -q unreferenced /sys/kernel/debug/kmemleak; then
-		head -40 /sys/kernel/debug/kmemleak
-		fail "kmemleak found leaks"
-	fi
-fi
+check_kmemleak
 check_dmesg_clean

@@ -25,14 +25,5 @@ for round in 1 2; do
 		fail "LUN 1 ($d) lost its marker after reload $round"
 done
 echo "unloaded and loaded twice; LUN 0 $(lun_dev 0), LUN 1 $d with its data"
-if [ -e /sys/kernel/debug/kmemleak ]; then
-	# kmemleak reports objects older than 5 s, after two scans.
-	sleep 6
-	echo scan >/sys/kernel/debug/kmemleak
-	echo scan >/sys/kernel/debug/kmemleak
-	if grep -q unreferenced /sys/kernel/debug/kmemleak; then
-		head -40 /sys/kernel/debug/kmemleak
-		fail "kmemleak found leaks"
-	fi
-fi
+check_kmemleak
 check_dmesg_clean

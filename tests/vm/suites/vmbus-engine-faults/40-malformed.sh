@@ -14,11 +14,5 @@ grep -q '{0e0b6031-5213-4934-818b-38d90ced39db}' /sys/bus/vmbus/devices/*/class_
 must rmmod vmbus_sample
 must rmmod hv_vmbus
 dmesg | grep -q 'no UNLOAD_RESPONSE' && fail "UNLOAD not answered"
-sleep 6
-echo scan >/sys/kernel/debug/kmemleak
-leaks=$(cat /sys/kernel/debug/kmemleak)
-if [ -n "$leaks" ]; then
-	echo "$leaks" | head -n 60
-	fail "kmemleak reports leaks"
-fi
+check_kmemleak
 check_dmesg_clean

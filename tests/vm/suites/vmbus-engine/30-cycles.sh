@@ -15,11 +15,5 @@ while [ $n -lt 20 ]; do
 	n=$((n + 1))
 done
 dmesg | grep -q 'no UNLOAD_RESPONSE' && fail "an UNLOAD was not answered"
-sleep 6
-echo scan >/sys/kernel/debug/kmemleak
-leaks=$(cat /sys/kernel/debug/kmemleak)
-if [ -n "$leaks" ]; then
-	echo "$leaks" | head -n 60
-	fail "kmemleak reports leaks"
-fi
+check_kmemleak
 check_dmesg_clean

@@ -31,11 +31,5 @@ while [ $n -lt 100 ]; do
 done
 [ "$(dmesg | grep -c 'hv_vmbus: Vmbus version:')" = 100 ] || fail "not 100 connections"
 dmesg | grep -q 'no UNLOAD_RESPONSE' && fail "an UNLOAD was not answered"
-sleep 6
-echo scan >/sys/kernel/debug/kmemleak
-leaks=$(cat /sys/kernel/debug/kmemleak)
-if [ -n "$leaks" ]; then
-	echo "$leaks" | head -n 60
-	fail "kmemleak reports leaks"
-fi
+check_kmemleak
 check_dmesg_clean

@@ -35,11 +35,5 @@ wait_for 60 "[ \$(cat $d/channels/$relid/interrupts) -gt $n ]" || echo "host.sh 
 must rmmod vmbus_sample
 [ "$(cat "$d/state")" = 2 ] || fail "state after rmmod: $(cat "$d/state")"
 must rmmod hv_vmbus
-sleep 6
-echo scan >/sys/kernel/debug/kmemleak
-leaks=$(cat /sys/kernel/debug/kmemleak)
-if [ -n "$leaks" ]; then
-	echo "$leaks" | head -n 60
-	fail "kmemleak reports leaks"
-fi
+check_kmemleak
 check_dmesg_clean

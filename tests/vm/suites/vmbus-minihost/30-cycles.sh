@@ -12,11 +12,5 @@ while [ $i -lt 20 ]; do
 	i=$((i + 1))
 done
 [ $(($(dmesg | grep -c 'hv_vmbus: Vmbus version:6.0$') - before)) = 20 ] || fail "not 20 connects"
-sleep 6
-echo scan >/sys/kernel/debug/kmemleak
-leaks=$(cat /sys/kernel/debug/kmemleak)
-if [ -n "$leaks" ]; then
-	echo "$leaks" | head -n 60
-	fail "kmemleak reports leaks"
-fi
+check_kmemleak
 check_dmesg_clean

@@ -20,11 +20,5 @@ after=$(dmesg | grep -c 'hv_vmbus: Vmbus version:4.0$')
 dmesg | grep -q 'no UNLOAD_RESPONSE' && fail "the host did not answer UNLOAD"
 dmesg | grep -q 'Unable to connect' && fail "a reconnect failed"
 # kmemleak only reports objects older than 5 s.
-sleep 6
-echo scan >/sys/kernel/debug/kmemleak
-leaks=$(cat /sys/kernel/debug/kmemleak)
-if [ -n "$leaks" ]; then
-	echo "$leaks" | head -n 60
-	fail "kmemleak reports leaks"
-fi
+check_kmemleak
 check_dmesg_clean

@@ -46,12 +46,6 @@ must rmmod vmbus_sample
 must rmmod hv_vmbus
 dmesg | grep -q 'no UNLOAD_RESPONSE' && fail "UNLOAD not answered"
 dmesg | grep -q 'GPADL.*not torn down' && fail "a GPADL was not torn down"
-sleep 6
-echo scan >/sys/kernel/debug/kmemleak
-leaks=$(cat /sys/kernel/debug/kmemleak)
-if [ -n "$leaks" ]; then
-	echo "$leaks" | head -n 60
-	fail "kmemleak reports leaks"
-fi
+check_kmemleak
 must modprobe hv_vmbus
 check_dmesg_clean

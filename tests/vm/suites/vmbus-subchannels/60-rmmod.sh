@@ -11,11 +11,5 @@ must rmmod vmbus_sample
 mark rmmod
 sleep 3
 must rmmod hv_vmbus
-sleep 6
-echo scan >/sys/kernel/debug/kmemleak
-leaks=$(cat /sys/kernel/debug/kmemleak)
-if [ -n "$leaks" ]; then
-	echo "$leaks" | head -n 60
-	fail "kmemleak reports leaks"
-fi
+check_kmemleak
 check_dmesg_clean
