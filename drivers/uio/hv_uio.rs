@@ -23,8 +23,12 @@
 //! bus removes it: the channel is closed, the UIO device unregistered (a blocked `read()` returns
 //! `EIO`) and the rings freed once nothing maps them.
 //!
-//! Not done: the NIC's receive and send buffer maps (`recv:<gpadl>`, `send:<gpadl>`) and
-//! subchannels (the bus has none yet).
+//! For a NIC it also allocates the receive (31 MiB) and send (16 MiB) buffers, each described to
+//! the host by a GPADL of its own at probe, and maps them as `recv:<gpadl>` and `send:<gpadl>`
+//! (DPDK's netvsc driver finds the handles in the names). They are torn down and freed after the
+//! UIO device is unregistered.
+//!
+//! Not done: subchannels.
 
 use core::{ffi::c_void, ptr::NonNull};
 
@@ -36,16 +40,22 @@ use kernel::{
 };
 use vmbus::{
     hv::{
-        channel::{ChannelIsrHandler, OpenChannel, RingBuffer},
+        channel::{ChannelIsrHandler, Gpadl, OpenChannel, RingBuffer},
         device::Device,
         driver,
         monitor::MonitorPage,
     },
-    proto::guid::HV_FCOPY,
+    proto::guid::{HV_FCOPY, HV_NIC},
 };
 
 /// Ring size when the class has no preferred one (`SZ_2M`).
 const DEFAULT_RING_SIZE: usize = 2 << 20;
+
+/// The NIC's send buffer (`SEND_BUFFER_SIZE`).
+const SEND_BUFFER_SIZE: usize = 16 << 20;
+
+/// The NIC's receive buffer (`RECV_BUFFER_SIZE`).
+const RECV_BUFFER_SIZE: usize = 31 << 20;
 
 /// Size of a ring's control page (`sizeof(struct hv_ring_buffer)`).
 const RING_HEADER_SIZE: usize = 4096;
@@ -70,6 +80,14 @@ mod shim {
     //! `hv_uio_shim.c`.
     use super::*;
 
+    /// A NIC buffer map (`struct hvrs_uio_buf`).
+    #[repr(C)]
+    pub(super) struct UioBuf {
+        pub(super) addr: usize,
+        pub(super) size: usize,
+        pub(super) gpadl: u32,
+    }
+
     extern "C" {
         pub(super) fn hvrs_uio_register(
             parent: *mut c_void,
@@ -78,6 +96,8 @@ mod shim {
             rings_size: usize,
             int_page: usize,
             monitor_page: usize,
+            recv: *const UioBuf,
+            send: *const UioBuf,
             out: *mut *mut c_void,
         ) -> c_int;
         pub(super) fn hvrs_uio_unregister(uio: *mut c_void);
@@ -128,6 +148,9 @@ struct State<'bound> {
 struct Inner<'bound> {
     dev: &'bound Device<kernel::device::Bound>,
     rings: RingBuffer,
+    /// A NIC's receive and send buffers (`recv_gpadl`, `send_gpadl`), mapped while the UIO
+    /// device is registered; dropped (torn down) with the driver's data, after it.
+    nic: Option<(Gpadl, Gpadl)>,
     #[pin]
     state: Mutex<State<'bound>>,
 }
@@ -290,11 +313,20 @@ impl HvUioDriver {
         };
         let size = vmbus_ring_size(payload).ok_or(EINVAL)?;
         let rings = RingBuffer::new(size, size)?;
+        let nic = if channel.class_id() == HV_NIC {
+            // As C, a failure fails the probe, which the driver core logs.
+            let recv = channel.establish_gpadl(RECV_BUFFER_SIZE)?;
+            let send = channel.establish_gpadl(SEND_BUFFER_SIZE)?;
+            Some((recv, send))
+        } else {
+            None
+        };
         let bound: &'bound Device<kernel::device::Bound> = dev;
         let inner = Arc::pin_init(
             pin_init!(Inner {
                 dev: bound,
                 rings,
+                nic,
                 state <- new_mutex!(State {
                     open: None,
                     users: 0,
@@ -304,6 +336,17 @@ impl HvUioDriver {
             }),
             GFP_KERNEL,
         )?;
+        let buf = |g: &Gpadl| shim::UioBuf {
+            addr: g.vmalloc_addr(),
+            size: g.len(),
+            gpadl: g.handle(),
+        };
+        let bufs = inner.nic.as_ref().map(|(r, s)| (buf(r), buf(s)));
+        let (recv, send) = bufs
+            .as_ref()
+            .map_or((core::ptr::null(), core::ptr::null()), |(r, s)| {
+                (core::ptr::from_ref(r), core::ptr::from_ref(s))
+            });
         let mut out: *mut c_void = core::ptr::null_mut();
         // CAST: `kernel::device::Device` is a transparent wrapper of `struct device`.
         let parent = core::ptr::from_ref::<kernel::device::Device>(dev.as_ref())
@@ -311,8 +354,9 @@ impl HvUioDriver {
             .cast_mut();
         // SAFETY: The parent is the live device being probed; `drv` points at `inner`, which
         // the returned data keeps alive until `shutdown` unregisters the UIO device; the
-        // addresses are those of memory that outlives the registration (the rings, in
-        // `inner`, and the connection's pages, which outlive every device); `out` is valid.
+        // addresses are those of memory that outlives the registration (the rings and the NIC
+        // buffers, in `inner`, and the connection's pages, which outlive every device); `recv`
+        // and `send` are NULL or point at `bufs`, read during the call; `out` is valid.
         let ret = unsafe {
             shim::hvrs_uio_register(
                 parent,
@@ -321,6 +365,8 @@ impl HvUioDriver {
                 inner.rings.len(),
                 channel.int_page_addr(),
                 channel.monitor_page_addr(MonitorPage::ChildToParent),
+                recv,
+                send,
                 &mut out,
             )
         };

@@ -19,11 +19,22 @@ enum hv_uio_map {
 	TXRX_RING_MAP = 0,
 	INT_PAGE_MAP,
 	MON_PAGE_MAP,
+	RECV_BUF_MAP,
+	SEND_BUF_MAP
 };
 
 struct hvrs_uio {
 	struct uio_info info;
 	const void *drv;
+	char recv_name[32];
+	char send_name[32];
+};
+
+/* A NIC's receive or send buffer: vmalloc memory described to the host by its own GPADL. */
+struct hvrs_uio_buf {
+	unsigned long addr;
+	unsigned long size;
+	u32 gpadl;
 };
 
 /* The Rust driver (hv_uio.rs). */
@@ -34,7 +45,8 @@ int hvrs_uio_irqcontrol(const void *drv, s32 irq_state);
 /* For the Rust driver. */
 int hvrs_uio_register(void *parent, const void *drv, unsigned long rings,
 		      unsigned long rings_size, unsigned long int_page,
-		      unsigned long monitor_page, void **out);
+		      unsigned long monitor_page, const struct hvrs_uio_buf *recv,
+		      const struct hvrs_uio_buf *send, void **out);
 void hvrs_uio_unregister(void *uio);
 void hvrs_uio_notify(void *uio);
 
@@ -63,12 +75,14 @@ static int hv_uio_irqcontrol(struct uio_info *info, s32 irq_state)
  * Registers the UIO device of `parent` (a VMBus device) with the C driver's maps: both rings
  * (vmalloc memory, so UIO_MEM_VIRTUAL where C has physically contiguous UIO_MEM_IOVA), the
  * connection's interrupt page and the child-to-parent monitor page (direct-map pages,
- * UIO_MEM_LOGICAL as in C). `drv` is handed back to the callbacks until
- * hvrs_uio_unregister().
+ * UIO_MEM_LOGICAL as in C), and for a NIC (`recv` and `send` not NULL) its receive and send
+ * buffers, named after their GPADL handles ("recv:%u", "send:%u", UIO_MEM_VIRTUAL as in C).
+ * `drv` is handed back to the callbacks until hvrs_uio_unregister().
  */
 int hvrs_uio_register(void *parent, const void *drv, unsigned long rings,
 		      unsigned long rings_size, unsigned long int_page,
-		      unsigned long monitor_page, void **out)
+		      unsigned long monitor_page, const struct hvrs_uio_buf *recv,
+		      const struct hvrs_uio_buf *send, void **out)
 {
 	struct hvrs_uio *p;
 	int ret;
@@ -98,6 +112,20 @@ int hvrs_uio_register(void *parent, const void *drv, unsigned long rings,
 	p->info.mem[MON_PAGE_MAP].addr = monitor_page;
 	p->info.mem[MON_PAGE_MAP].size = HVRS_UIO_PAGE_SIZE;
 	p->info.mem[MON_PAGE_MAP].memtype = UIO_MEM_LOGICAL;
+
+	if (recv && send) {
+		snprintf(p->recv_name, sizeof(p->recv_name), "recv:%u", recv->gpadl);
+		p->info.mem[RECV_BUF_MAP].name = p->recv_name;
+		p->info.mem[RECV_BUF_MAP].addr = recv->addr;
+		p->info.mem[RECV_BUF_MAP].size = recv->size;
+		p->info.mem[RECV_BUF_MAP].memtype = UIO_MEM_VIRTUAL;
+
+		snprintf(p->send_name, sizeof(p->send_name), "send:%u", send->gpadl);
+		p->info.mem[SEND_BUF_MAP].name = p->send_name;
+		p->info.mem[SEND_BUF_MAP].addr = send->addr;
+		p->info.mem[SEND_BUF_MAP].size = send->size;
+		p->info.mem[SEND_BUF_MAP].memtype = UIO_MEM_VIRTUAL;
+	}
 
 	ret = uio_register_device(parent, &p->info);
 	if (ret) {

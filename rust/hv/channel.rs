@@ -42,8 +42,10 @@
 use core::ptr;
 
 mod gpa;
+mod gpadl;
 mod recv;
 pub use gpa::MpbRange;
+pub use gpadl::Gpadl;
 
 use kernel::{
     bindings,
@@ -70,6 +72,7 @@ use super::{
 };
 use crate::proto::{
     devclass::{self, DevType},
+    gpadl::GpadlType,
     guid::Guid,
     ring::{
         init_ring, IncomingRing, OutgoingPacket, OutgoingRing, PacketType, RingError,
@@ -157,19 +160,18 @@ impl ChannelStats {
 ///
 /// Implemented by the bus; every wait for the host is bounded.
 pub trait ChannelControl: Send + Sync {
-    /// Creates the ring GPADL of `channel` over the pages `pfns` (Linux pages) of `size` bytes,
-    /// the first `send_bytes` being the outbound ring, and waits for GPADL_CREATED. Returns the
-    /// GPADL handle.
+    /// Creates a GPADL of `channel` of type `kind` over the pages `pfns` (Linux pages) of
+    /// `size` bytes, and waits for GPADL_CREATED. Returns the GPADL handle.
     ///
     /// # Errors
     ///
     /// [`ETIMEDOUT`] if the host did not answer: it may still use the pages, which must then
     /// be leaked; any other error means the host does not know them.
-    fn create_ring_gpadl(
+    fn create_gpadl(
         self: ArcBorrow<'_, Self>,
         channel: &Channel,
         pfns: &[u64],
-        send_bytes: u32,
+        kind: GpadlType,
         size: u32,
     ) -> Result<u32>;
 
@@ -177,7 +179,7 @@ pub trait ChannelControl: Send + Sync {
     ///
     /// # Errors
     ///
-    /// [`ETIMEDOUT`] as for `create_ring_gpadl`: the pages must then be leaked.
+    /// [`ETIMEDOUT`] as for `create_gpadl`: the pages must then be leaked.
     fn teardown_gpadl(self: ArcBorrow<'_, Self>, channel: &Channel, gpadl: u32) -> Result;
 
     /// Sends OPENCHANNEL and waits for OPENCHANNEL_RESULT.
@@ -735,11 +737,14 @@ impl Channel {
             .map_err(|_| EINVAL)?;
         let pfns = buffer.pfns()?;
 
-        let gpadl = match channel
-            .control
-            .as_arc_borrow()
-            .create_ring_gpadl(&channel, &pfns, send32, total32)
-        {
+        let gpadl = match channel.control.as_arc_borrow().create_gpadl(
+            &channel,
+            &pfns,
+            GpadlType::Ring {
+                send_offset: send32,
+            },
+            total32,
+        ) {
             Ok(g) => g,
             Err(e) => {
                 if e == ETIMEDOUT {

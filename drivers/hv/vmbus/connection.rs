@@ -508,11 +508,11 @@ impl Vmbus {
 }
 
 impl ChannelControl for Vmbus {
-    fn create_ring_gpadl(
+    fn create_gpadl(
         self: ArcBorrow<'_, Self>,
         channel: &Channel,
         pfns: &[u64],
-        send_bytes: u32,
+        kind: GpadlType,
         size: u32,
     ) -> Result<u32> {
         let this: Arc<Self> = self.into();
@@ -521,9 +521,6 @@ impl ChannelControl for Vmbus {
         this.request(
             relid,
             |conn, out| {
-                let kind = GpadlType::Ring {
-                    send_offset: send_bytes,
-                };
                 let shift = u32::try_from(PAGE_SHIFT).map_err(|_| EINVAL)?;
                 handle = conn
                     .create_gpadl(relid, kind, pfns, shift, size, out)

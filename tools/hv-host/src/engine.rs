@@ -2415,6 +2415,13 @@ impl Engine {
             "ring_gpadl={}",
             c.ring_gpadl.map_or("-".into(), |g| format!("{g:#x}"))
         ));
+        let gpadls: Vec<String> = self
+            .gpadls
+            .iter()
+            .filter(|(_, g)| g.relid == relid)
+            .map(|(h, g)| format!("{h}:{}", g.byte_count))
+            .collect();
+        v.push(format!("gpadls={}", gpadls.join(",")));
         if let Some(io) = &c.io {
             let s = &io.stats;
             let (free, avail) = io.ring_state();

@@ -98,6 +98,22 @@ cat "$manifest"
 push manifest MANIFEST $G MANIFEST
 wait_mark copies-checked 900
 ok guest-checked
+# 35-nic-maps.sh: the NIC's receive and send buffers were GPADLs of 31 MiB and 16 MiB on its
+# channel, named by the UIO maps, and unbind tore them down.
+wait_mark nic-done 300
+gpadls=$(tr -d '\r' <"$LOG" | sed -n 's/.*HVRS-NIC-GPADLS recv=\([0-9]*\) send=\([0-9]*\).*/\1 \2/p' | head -n 1)
+rh=${gpadls% *} sh=${gpadls#* }
+[ -n "$rh" ] && [ -n "$sh" ] || fail nic-gpadls "the guest printed no HVRS-NIC-GPADLS line"
+nrel=$(ctl list | grep ' name=nic ' | sed -n 's/^relid=\([0-9]*\) .*/\1/p')
+[ -n "$nrel" ] || fail nic-gpadls "no NIC device: $(ctl list)"
+elog=$(ctl log 20000)
+echo "$elog" | grep -q "GPADL $(printf '%#x' "$rh") of relid $nrel: 7936 pages" ||
+	fail nic-gpadls "no 7936-page GPADL $rh on relid $nrel: $(echo "$elog" | grep "of relid $nrel:")"
+echo "$elog" | grep -q "GPADL $(printf '%#x' "$sh") of relid $nrel: 4096 pages" ||
+	fail nic-gpadls "no 4096-page GPADL $sh on relid $nrel: $(echo "$elog" | grep "of relid $nrel:")"
+left=$(ctl show "$nrel" | field gpadls)
+[ -z "$left" ] || fail nic-gpadls "GPADLs of relid $nrel left after unbind: $left"
+ok nic-gpadls
 wait_mark rescind-ready 300
 out=$(ctl rescind fcopy 2>&1) || fail rescind "ctl rescind fcopy: $out"
 ok rescind
