@@ -28,7 +28,11 @@
 //! (DPDK's netvsc driver finds the handles in the names). They are torn down and freed after the
 //! UIO device is unregistered.
 //!
-//! Not done: subchannels.
+//! Subchannels the host offers (user space asks for them in the device's own protocol, as DPDK's
+//! netvsc driver does) are opened for user space at once, with 2 MiB rings each, and get their
+//! own `ring` file; a host signal on any of them counts on the one UIO device, and interrupt
+//! control applies to all (`hv_uio_new_channel()`, `hv_uio_irqcontrol()`). They close with the
+//! primary channel on the last close of `/dev/uioN`.
 
 use core::{ffi::c_void, ptr::NonNull};
 
@@ -40,7 +44,10 @@ use kernel::{
 };
 use vmbus::{
     hv::{
-        channel::{ChannelIsrHandler, Gpadl, OpenChannel, RingBuffer},
+        channel::{
+            Channel, ChannelIsrHandler, Gpadl, OpenChannel, OpenSubchannel, RingBuffer,
+            SubchannelHandler, SubchannelOffer,
+        },
         device::Device,
         driver,
         monitor::MonitorPage,
@@ -56,6 +63,9 @@ const SEND_BUFFER_SIZE: usize = 16 << 20;
 
 /// The NIC's receive buffer (`RECV_BUFFER_SIZE`).
 const RECV_BUFFER_SIZE: usize = 31 << 20;
+
+/// Each ring of a subchannel, control page included (`hv_uio_new_channel()`: `SZ_2M`).
+const SUBCHANNEL_RING_SIZE: usize = 2 << 20;
 
 /// Size of a ring's control page (`sizeof(struct hv_ring_buffer)`).
 const RING_HEADER_SIZE: usize = 4096;
@@ -122,12 +132,85 @@ unsafe impl Sync for Uio {}
 /// What a host signal does: one UIO event (`hv_uio_channel_cb()`).
 struct UioIrq(Uio);
 
+// The UIO device is registered before the first subchannel can be opened, and unregistered
+// only after the bus closed them all (see `HvUio::shutdown`).
+
 impl ChannelIsrHandler for UioIrq {
     fn on_interrupt(&self) {
         // SAFETY: The handler runs only while the channel is open, and the driver closes the
         // channel (which waits for running handlers) before it unregisters the UIO device
         // (`HvUio::shutdown`), so the device is registered (type invariant of `Uio`).
         unsafe { shim::hvrs_uio_notify(self.0 .0.as_ptr()) };
+    }
+}
+
+/// The subchannels open for user space (`hv_uio_new_channel()`).
+struct SubState {
+    /// Where their signals go, once the UIO device is registered.
+    irq: Option<Arc<UioIrq>>,
+    /// The subchannels opened; the bus closes them with the primary channel.
+    open: KVec<OpenSubchannel>,
+    /// Set when the driver unbinds: no more are opened.
+    dead: bool,
+}
+
+/// The subchannel handler, shared with the driver.
+#[pin_data]
+struct Subchannels {
+    #[pin]
+    state: Mutex<SubState>,
+}
+
+impl Subchannels {
+    /// Takes the subchannels out, to drop them outside the lock (dropping one may sleep).
+    fn take(&self) -> KVec<OpenSubchannel> {
+        core::mem::take(&mut self.state.lock().open)
+    }
+
+    /// Unmasks or masks the host's interrupts of every open subchannel.
+    fn set_user_interrupt(&self, enabled: bool) {
+        for open in self.state.lock().open.iter() {
+            open.set_user_interrupt(enabled);
+        }
+    }
+}
+
+impl SubchannelHandler for Subchannels {
+    /// Opens the new subchannel for user space and shows its `ring` file.
+    fn offered(&self, offer: &SubchannelOffer<'_>) {
+        let channel = offer.channel();
+        // The lock is held while opening, so that unbind finds every subchannel opened.
+        let mut state = self.state.lock();
+        let Some(irq) = state.irq.clone().filter(|_| !state.dead) else {
+            return;
+        };
+        let result = RingBuffer::new(SUBCHANNEL_RING_SIZE, SUBCHANNEL_RING_SIZE).and_then(|rings| {
+            state.open.reserve(1, GFP_KERNEL)?;
+            let open = offer.open_user(&rings, irq)?;
+            offer.show_ring_file(&rings);
+            state.open.push_within_capacity(open).map_err(|_| ENOMEM)
+        });
+        if let Err(e) = result {
+            pr_err!(
+                "vmbus_open subchannel {} (relid {}) failed: {:?}\n",
+                channel.sub_channel_index(),
+                channel.relid(),
+                e
+            );
+        }
+    }
+
+    /// Forgets a rescinded subchannel, which the bus closed.
+    fn rescinded(&self, channel: &Channel) {
+        let gone = {
+            let mut state = self.state.lock();
+            let i = state
+                .open
+                .iter()
+                .position(|o| core::ptr::eq(o.channel(), channel));
+            i.and_then(|i| state.open.remove(i).ok())
+        };
+        drop(gone);
     }
 }
 
@@ -151,6 +234,8 @@ struct Inner<'bound> {
     /// A NIC's receive and send buffers (`recv_gpadl`, `send_gpadl`), mapped while the UIO
     /// device is registered; dropped (torn down) with the driver's data, after it.
     nic: Option<(Gpadl, Gpadl)>,
+    /// The subchannels.
+    subs: Arc<Subchannels>,
     #[pin]
     state: Mutex<State<'bound>>,
 }
@@ -179,7 +264,9 @@ impl Inner<'_> {
         if state.users == 0 {
             let open = state.open.take();
             drop(state);
+            // The primary channel closes its subchannels first (`vmbus_disconnect_ring()`).
             drop(open);
+            drop(self.subs.take());
         }
     }
 
@@ -193,6 +280,7 @@ impl Inner<'_> {
         if let Some(open) = &state.open {
             open.set_user_interrupt(irq_state != 0);
         }
+        self.subs.set_user_interrupt(irq_state != 0);
         Ok(())
     }
 }
@@ -256,11 +344,15 @@ impl HvUio<'_> {
             state.dead = true;
             (state.open.take(), state.uio.take())
         };
-        // Closing first: no interrupt reaches the UIO device once it is unregistered.
+        // Closing first: no interrupt reaches the UIO device once it is unregistered. No
+        // subchannel opens after `dead` is set, and the ones open are closed with the primary
+        // channel or here.
+        self.inner.subs.state.lock().dead = true;
         drop(open);
+        drop(self.inner.subs.take());
         if let Some(uio) = uio {
             // SAFETY: `uio` was registered (type invariant) and taken out of the state, so it
-            // is unregistered once; the channel is closed, so `UioIrq` no longer uses it.
+            // is unregistered once; the channels are closed, so `UioIrq` no longer uses it.
             unsafe { shim::hvrs_uio_unregister(uio.0.as_ptr()) };
         }
     }
@@ -321,12 +413,24 @@ impl HvUioDriver {
         } else {
             None
         };
+        let subs = Arc::pin_init(
+            pin_init!(Subchannels {
+                state <- new_mutex!(SubState {
+                    irq: None,
+                    open: KVec::new(),
+                    dead: false,
+                }),
+            }),
+            GFP_KERNEL,
+        )?;
         let bound: &'bound Device<kernel::device::Bound> = dev;
+        let shared = subs.clone();
         let inner = Arc::pin_init(
             pin_init!(Inner {
                 dev: bound,
                 rings,
                 nic,
+                subs: shared,
                 state <- new_mutex!(State {
                     open: None,
                     users: 0,
@@ -377,6 +481,9 @@ impl HvUioDriver {
         let uio = NonNull::new(out).ok_or(EINVAL)?;
         // INVARIANT: `hvrs_uio_register()` succeeded.
         inner.state.lock().uio = Some(Uio(uio));
+        // INVARIANT: As above.
+        subs.state.lock().irq = Some(Arc::new(UioIrq(Uio(uio)), GFP_KERNEL)?);
+        dev.set_subchannel_handler(subs);
         let data = HvUio { inner };
         dev.show_ring_file(&data.inner.rings);
         Ok(data)

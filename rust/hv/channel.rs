@@ -481,8 +481,9 @@ impl Channel {
     /// A non-NULL `kobj` is the added kobject of the channel's directory, with the channel
     /// attribute group, and stays referenced until after the device of the channel is
     /// unregistered (so until every probe and remove of the device has returned), or, for a
-    /// subchannel, whose `ring` file is never shown (drivers only show it for their device's
-    /// primary channel), until it is unpublished; it is unpublished before it is deleted.
+    /// subchannel, until it is unpublished, under the primary channel's subchannel list lock,
+    /// under which the `ring` file of a subchannel is shown and hidden; it is unpublished
+    /// before it is deleted.
     pub(crate) unsafe fn set_dir(&self, kobj: *mut bindings::kobject) {
         self.dir.xchg(kobj, Full);
         if !kobj.is_null() && self.ring_file_size.load(Relaxed) != 0 {
@@ -500,7 +501,8 @@ impl Channel {
         }
         // SAFETY: A published `dir` is an added kobject with the channel group that stays
         // referenced while the channel's device can be bound (`set_dir`), and only drivers of
-        // the bound device call this. A failure (the directory was deleted meanwhile) leaves
+        // the bound device call this; for a subchannel, the callers hold the primary channel's
+        // subchannel list lock, under which its directory is removed. A failure (the directory was deleted meanwhile) leaves
         // nothing to update, as in C.
         let _ = unsafe { bindings::sysfs_update_group(kobj, super::sysfs::CHANNEL_GROUP.get()) };
     }
@@ -920,6 +922,11 @@ impl Channel {
             e.channel.close_open(None);
             if unbind {
                 e.delivered = false;
+                // A `ring` file the driver showed goes with it; the lock held keeps the
+                // directory.
+                if e.channel.ring_file_size.xchg(0, Full) != 0 {
+                    e.channel.update_dir();
+                }
             }
         }
     }
@@ -1152,6 +1159,18 @@ impl OpenState {
                 self.channel.relid(),
                 e
             );
+        }
+    }
+
+    /// Unmasks (or masks) the host's interrupts of a channel open for user space, and signals
+    /// the host when unmasking without monitored notification (`set_event()` of
+    /// `uio_hv_generic`).
+    fn set_user_interrupt(&self, enabled: bool) {
+        self.mask_inbound(!enabled);
+        let channel = &self.channel;
+        if enabled && !channel.monitor_allocated() {
+            // `mask_inbound()` ends with `virt_mb()`: the host sees the mask first.
+            channel.signal_host();
         }
     }
 
@@ -1408,6 +1427,34 @@ impl SubchannelOffer<'_> {
             .open_rings(&rings, params.userdata, Callback::Batched(handler))?;
         Ok(OpenSubchannel { open })
     }
+
+    /// Opens the subchannel over `rings` for user space, see [`OpenChannel::open_user`]
+    /// (`vmbus_open()` of a subchannel with `HV_CALL_ISR`, as `uio_hv_generic` does). May
+    /// sleep.
+    ///
+    /// # Errors
+    ///
+    /// As [`OpenChannel::open`].
+    pub fn open_user(
+        &self,
+        rings: &RingBuffer,
+        handler: Arc<dyn ChannelIsrHandler>,
+    ) -> Result<OpenSubchannel> {
+        let open = self
+            .channel
+            .open_rings(rings, &[], Callback::Isr(handler))?;
+        Ok(OpenSubchannel { open })
+    }
+
+    /// Shows the binary `ring` file in the subchannel's sysfs directory, see
+    /// [`Device::show_ring_file`] (`hv_create_ring_sysfs()` of a subchannel). The bus hides it
+    /// again when the driver unbinds.
+    pub fn show_ring_file(&self, rings: &RingBuffer) {
+        self.channel.ring_file_size.xchg(rings.len(), Full);
+        // The caller, `deliver_subchannels`, holds the subchannel list's lock, under which
+        // subchannel directories are removed: the directory cannot go meanwhile.
+        self.channel.update_dir();
+    }
 }
 
 /// An open subchannel, closed on drop (`vmbus_open()` / `vmbus_close()` of a subchannel).
@@ -1456,6 +1503,12 @@ impl OpenSubchannel {
             payload,
             timeout,
         )
+    }
+
+    /// Unmasks or masks the host's interrupts of a subchannel open for user space, see
+    /// [`OpenChannel::set_user_interrupt`].
+    pub fn set_user_interrupt(&self, enabled: bool) {
+        self.open.set_user_interrupt(enabled);
     }
 }
 
@@ -1583,12 +1636,7 @@ impl OpenChannel<'_> {
     /// notification (`set_event()` of `uio_hv_generic`: user space wrote 1 or 0 to the UIO
     /// device).
     pub fn set_user_interrupt(&self, enabled: bool) {
-        self.open.mask_inbound(!enabled);
-        let channel = &self.open.channel;
-        if enabled && !channel.monitor_allocated() {
-            // `mask_inbound()` ends with `virt_mb()`: the host sees the mask first.
-            channel.signal_host();
-        }
+        self.open.set_user_interrupt(enabled);
     }
 }
 

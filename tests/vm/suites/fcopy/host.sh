@@ -98,6 +98,25 @@ cat "$manifest"
 push manifest MANIFEST $G MANIFEST
 wait_mark copies-checked 900
 ok guest-checked
+# 32-subchannels.sh: with /dev/uioN of the echo device open, subchannel 1 is offered, then 2
+# once 1 is open; both must be open, and closed after the guest closed /dev/uioN.
+echo_sub() { ctl list | grep " name=echo " | grep " sub=$1 "; }
+wait_mark uio-sub-open 300
+for sub in 1 2; do
+	ctl offer echo --sub $sub >/dev/null || fail uio-subchannels "offer echo --sub $sub"
+	i=0
+	until echo_sub $sub | grep -q " state=open "; do
+		i=$((i + 1))
+		[ $i -lt 600 ] || fail uio-subchannels "subchannel $sub was not opened: $(echo_sub $sub)"
+		sleep 0.1
+	done
+done
+ok uio-subchannels-open
+wait_mark uio-sub-closed 300
+for sub in 1 2; do
+	echo_sub $sub | grep -q " state=open " && fail uio-subchannels "subchannel $sub still open: $(echo_sub $sub)"
+done
+ok uio-subchannels-closed
 # 35-nic-maps.sh: the NIC's receive and send buffers were GPADLs of 31 MiB and 16 MiB on its
 # channel, named by the UIO maps, and unbind tore them down.
 wait_mark nic-done 300
