@@ -184,12 +184,13 @@ impl SubchannelHandler for Subchannels {
         let Some(irq) = state.irq.clone().filter(|_| !state.dead) else {
             return;
         };
-        let result = RingBuffer::new(SUBCHANNEL_RING_SIZE, SUBCHANNEL_RING_SIZE).and_then(|rings| {
-            state.open.reserve(1, GFP_KERNEL)?;
-            let open = offer.open_user(&rings, irq)?;
-            offer.show_ring_file(&rings);
-            state.open.push_within_capacity(open).map_err(|_| ENOMEM)
-        });
+        let result =
+            RingBuffer::new(SUBCHANNEL_RING_SIZE, SUBCHANNEL_RING_SIZE).and_then(|rings| {
+                state.open.reserve(1, GFP_KERNEL)?;
+                let open = offer.open_user(&rings, irq)?;
+                offer.show_ring_file(&rings);
+                state.open.push_within_capacity(open).map_err(|_| ENOMEM)
+            });
         if let Err(e) = result {
             pr_err!(
                 "vmbus_open subchannel {} (relid {}) failed: {:?}\n",
