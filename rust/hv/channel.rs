@@ -46,6 +46,7 @@ mod gpadl;
 mod recv;
 pub use gpa::MpbRange;
 pub use gpadl::Gpadl;
+pub use recv::RawPacket;
 
 use kernel::{
     bindings,

@@ -9,7 +9,10 @@
 //! - the echo device of the project's host engine (`tools/hv-host`, class
 //!   `ec40ec40-5e1f-4c0c-9a11-b0b0b0b0ec40`): it sends [`ECHO_PACKETS`] in-band packets asking
 //!   for completions, more than the ring holds (waiting for room with `pending_send_sz`), and
-//!   checks that each comes back once with its payload. It also takes every subchannel the
+//!   checks that each comes back once with its payload. Then it shares a buffer with the host
+//!   through a GPADL of its own and asks for [`XFER_RANGES`] ranges of it in a transfer-page
+//!   packet, as netvsc receives frames: it checks every range against the buffer, reads the
+//!   host's pattern from it and sends the completion. It also takes every subchannel the
 //!   host offers for the device (the engine's `offer echo --sub N`): it opens each one from its
 //!   [`SubchannelHandler`], sends [`SUB_PACKETS`] packets on it and logs when all came back;
 //!   the open subchannels live in the driver's data until the host rescinds one or the driver
@@ -38,12 +41,12 @@ use kernel::{
 use vmbus::{
     hv::{
         channel::{
-            Channel, ChannelHandler, ChannelIo, OpenChannel, OpenParams, OpenSubchannel,
-            SubchannelHandler, SubchannelOffer,
+            Channel, ChannelHandler, ChannelIo, Gpadl, OpenChannel, OpenParams, OpenSubchannel,
+            RawPacket, SubchannelHandler, SubchannelOffer,
         },
         device::Device,
         driver,
-        sync::Completion,
+        sync::{Completion, IrqSpinLock},
     },
     proto::{
         dm::{
@@ -51,7 +54,7 @@ use vmbus::{
             DmVersionNegotiation, DM_RECV_BUFFER_SIZE, DM_RING_SIZE,
         },
         guid::{Guid, HV_DM},
-        ring::PacketType,
+        ring::{PacketType, TransferPages},
     },
 };
 use zerocopy::IntoBytes;
@@ -73,6 +76,31 @@ const ECHO_RING_SIZE: usize = 4 * 4096;
 
 /// The transaction id of the version request.
 const VERSION_TRANS_ID: u32 = 1;
+
+/// The transfer-page request of the echo device (its payload's first 8 bytes).
+const XFER_MAGIC: &[u8; 8] = b"HVXFERPG";
+
+/// The buffer shared for the transfer-page exchange.
+const XFER_BUFFER_SIZE: usize = 64 * 1024;
+
+/// Ranges asked for.
+const XFER_RANGES: u32 = 16;
+
+/// The transfer page set id the echo device names (netvsc's receive buffer's).
+const XFER_PAGESET_ID: u16 = 0xcafe;
+
+/// The transaction id of the transfer-page request (no echo uses it).
+const XFER_REQUEST_ID: u64 = 0x7846_0000;
+
+/// Range `i` of the echo device's answer into a buffer of `size` bytes: (offset, length).
+fn xfer_range(i: u32, size: u32) -> (u32, u32) {
+    (i * 4099 % (size - 2048), 1 + i * 97 % 2000)
+}
+
+/// Byte `j` of range `i` of the echo device's answer.
+fn xfer_byte(i: u32, j: u32) -> u8 {
+    i.wrapping_mul(31).wrapping_add(j) as u8
+}
 
 /// How long to wait for the host's answers.
 const ANSWER_TIMEOUT: Delta = Delta::from_secs(20);
@@ -105,6 +133,17 @@ struct Handler {
     seen: kernel::sync::SpinLock<[u64; (ECHO_PACKETS as usize).div_ceil(64)]>,
     #[pin]
     answered: Completion,
+    /// The buffer the transfer-page packet names, while the exchange runs; taken by the
+    /// handler (softirq) and by the driver (process context).
+    #[pin]
+    xfer: IrqSpinLock<Option<Arc<Gpadl>>>,
+    /// Bytes of transfer-page ranges read back right, ranges wrong.
+    xfer_bytes: Atomic<u32>,
+    xfer_bad: Atomic<u32>,
+    /// Ranges in the transfer-page packet.
+    xfer_ranges: Atomic<u32>,
+    #[pin]
+    xfer_done: Completion,
 }
 
 impl Handler {
@@ -120,6 +159,11 @@ impl Handler {
                 bad: Atomic::new(0),
                 seen <- kernel::new_spinlock!([0; (ECHO_PACKETS as usize).div_ceil(64)]),
                 answered <- Completion::new(),
+                xfer <- vmbus::new_irq_spinlock!(None, c"vmbus_sample::xfer"),
+                xfer_bytes: Atomic::new(0),
+                xfer_bad: Atomic::new(0),
+                xfer_ranges: Atomic::new(0),
+                xfer_done <- Completion::new(),
             }),
             GFP_KERNEL,
         )
@@ -160,10 +204,110 @@ impl Handler {
     }
 }
 
+impl Handler {
+    /// Checks a transfer-page packet against the shared buffer and completes it.
+    fn transfer_pages(&self, io: &ChannelIo<'_>, raw: &RawPacket, bytes: &[u8]) {
+        let verified = self.check_transfer_pages(raw, bytes);
+        match verified {
+            Ok((ranges, n)) => {
+                self.xfer_ranges.store(ranges, Relaxed);
+                self.xfer_bytes.store(n, Relaxed);
+            }
+            Err(ranges) => {
+                self.xfer_ranges.store(ranges, Relaxed);
+                self.xfer_bad.add(1, Relaxed);
+            }
+        }
+        // The host may reuse the ranges once it has the completion.
+        if let Err(e) = io.send_completion(&[b"XFERDONE"], raw.trans_id) {
+            pr_err!("transfer pages: completion not sent: {:?}\n", e);
+        }
+        self.xfer_done.complete_all();
+    }
+
+    /// Returns the ranges and the bytes read back right, or `Err(ranges)`.
+    fn check_transfer_pages(
+        &self,
+        raw: &RawPacket,
+        bytes: &[u8],
+    ) -> core::result::Result<(u32, u32), u32> {
+        let header = bytes.get(..raw.header_len).ok_or(0u32)?;
+        let tp = TransferPages::parse(header).map_err(|e| {
+            pr_err!("transfer pages: bad header: {:?}\n", e);
+            0u32
+        })?;
+        let ranges = tp.range_count;
+        // Checked under the lock: the buffer is torn down in process context only, by
+        // `Sample::transfer_pages`, never here.
+        let xfer = self.xfer.lock();
+        let Some(gpadl) = xfer.as_ref() else {
+            pr_err!("transfer pages: no buffer shared\n");
+            return Err(ranges);
+        };
+        let size = u32::try_from(gpadl.len()).map_err(|_| ranges)?;
+        if tp.xfer_pageset_id != XFER_PAGESET_ID || !tp.check_ranges(size) {
+            pr_err!(
+                "transfer pages: page set {:#x} or ranges outside the buffer\n",
+                tp.xfer_pageset_id
+            );
+            return Err(ranges);
+        }
+        if !bytes
+            .get(raw.header_len..)
+            .is_some_and(|p| p.starts_with(b"XFERDATA"))
+        {
+            pr_err!("transfer pages: wrong payload\n");
+            return Err(ranges);
+        }
+        let mut good = 0u32;
+        let mut data = [0u8; 2048];
+        for (i, r) in (0u32..).zip(tp.ranges()) {
+            let (offset, len) = xfer_range(i, size);
+            let Some(dst) = data.get_mut(..r.byte_count as usize) else {
+                return Err(ranges);
+            };
+            if (r.byte_offset, r.byte_count) != (offset, len)
+                || !gpadl.buffer().read_bytes(r.byte_offset as usize, dst)
+                || (0u32..).zip(dst.iter()).any(|(j, b)| *b != xfer_byte(i, j))
+            {
+                pr_err!("transfer pages: range {} is wrong\n", i);
+                return Err(ranges);
+            }
+            good += r.byte_count;
+        }
+        Ok((ranges, good))
+    }
+}
+
 impl ChannelHandler for Handler {
     fn on_channel_event(&self, io: &ChannelIo<'_>) {
         let mut buf = [0u8; DM_RECV_BUFFER_SIZE];
         let echo = io.channel().class_id() == ECHO_CLASS;
+        if echo {
+            // Whole packets: a transfer-page packet's ranges are in its header.
+            loop {
+                let raw = match io.recv_raw(&mut buf) {
+                    Ok(Some(p)) => p,
+                    Ok(None) => return,
+                    Err(e) => {
+                        pr_err!(
+                            "channel {}: receive failed: {:?}\n",
+                            io.channel().relid(),
+                            e
+                        );
+                        return;
+                    }
+                };
+                let Some(bytes) = buf.get(..raw.len) else {
+                    return;
+                };
+                if raw.packet_type == PacketType::DATA_USING_XFER_PAGES {
+                    self.transfer_pages(io, &raw, bytes);
+                } else if let Some(payload) = bytes.get(raw.header_len..) {
+                    self.echo(raw.packet_type, raw.trans_id, payload);
+                }
+            }
+        }
         loop {
             let packet = match io.recv(&mut buf) {
                 Ok(Some(p)) => p,
@@ -180,10 +324,7 @@ impl ChannelHandler for Handler {
             let Some(bytes) = buf.get(..packet.len) else {
                 return;
             };
-            if echo {
-                self.echo(packet.packet_type, packet.trans_id, bytes);
-            } else if let Ok((_, DmHostMessage::VersionResponse { accepted })) =
-                parse_host_message(bytes)
+            if let Ok((_, DmHostMessage::VersionResponse { accepted })) = parse_host_message(bytes)
             {
                 self.accepted.store(accepted, Relaxed);
                 self.answered.complete_all();
@@ -312,6 +453,7 @@ impl Sample {
             return Err(ENODEV);
         }
         let channel = Self::echo(dev, &handler)?;
+        Self::transfer_pages(dev, &channel, &handler)?;
         // The subchannels offered before (and from now on) come to the handler.
         let subchannels = Arc::pin_init(
             pin_init!(Subchannels {
@@ -357,6 +499,41 @@ impl Sample {
             }
         );
         Ok(channel)
+    }
+
+    /// Shares a buffer through a GPADL of its own, asks the echo device for a transfer-page
+    /// packet naming ranges of it, and waits until the handler checked and completed it.
+    fn transfer_pages(
+        dev: &Device<kernel::device::Core<'_>>,
+        channel: &OpenChannel<'_>,
+        handler: &Arc<Handler>,
+    ) -> Result {
+        let gpadl = Arc::new(dev.channel().establish_gpadl(XFER_BUFFER_SIZE)?, GFP_KERNEL)?;
+        let handle = gpadl.handle();
+        *handler.xfer.lock() = Some(gpadl);
+        let mut request = [0u8; 16];
+        request[..8].copy_from_slice(XFER_MAGIC);
+        request[8..12].copy_from_slice(&handle.to_le_bytes());
+        request[12..].copy_from_slice(&XFER_RANGES.to_le_bytes());
+        let sent = channel.send_inband(&[&request[..]], XFER_REQUEST_ID, false);
+        let done = sent.is_ok() && handler.xfer_done.wait_timeout(ANSWER_TIMEOUT);
+        // Torn down here, in process context (the host has let go of the ranges).
+        let gpadl = handler.xfer.lock().take();
+        drop(gpadl);
+        sent?;
+        if !done {
+            dev_err!(dev.as_ref(), "transfer pages: no packet from the host\n");
+            return Err(ETIMEDOUT);
+        }
+        dev_info!(
+            dev.as_ref(),
+            "transfer pages: {} ranges of GPADL {:#x}, {} bytes verified, {} bad\n",
+            handler.xfer_ranges.load(Relaxed),
+            handle,
+            handler.xfer_bytes.load(Relaxed),
+            handler.xfer_bad.load(Relaxed)
+        );
+        Ok(())
     }
 
     /// Sends the echo packets, waiting for room when the ring is full (`pending_send_sz`), and

@@ -372,6 +372,7 @@ pub struct DevCtx<'a> {
     pub(crate) finished: &'a mut Vec<(u64, Reply)>,
     pub(crate) mem: Option<Arc<dyn GuestMemory>>,
     pub(crate) requests: &'a mut Vec<DevRequest>,
+    pub(crate) gpadls: Option<&'a std::collections::BTreeMap<u32, crate::engine::GpadlRec>>,
 }
 
 impl DevCtx<'_> {
@@ -421,6 +422,13 @@ impl DevCtx<'_> {
     /// Returns the channel's ring I/O, if open.
     pub fn io(&mut self) -> Option<&mut ChannelIo> {
         self.io.as_deref_mut()
+    }
+
+    /// Returns the pages (the guest physical address of each 4 KiB page, in order) and the
+    /// byte count of GPADL `handle`, if the guest created it for this channel.
+    pub fn gpadl(&self, handle: u32) -> Option<(&[u64], u32)> {
+        let g = self.gpadls?.get(&handle)?;
+        (g.relid == self.relid).then_some((g.pages.as_slice(), g.byte_count))
     }
 
     /// Returns guest RAM (for data the guest describes by GPA, e.g. GPA-direct page lists).

@@ -184,10 +184,10 @@ struct Channel {
     preset_pause_ms: u64,
 }
 
-struct GpadlRec {
-    relid: u32,
-    pages: Vec<u64>,
-    byte_count: u32,
+pub(crate) struct GpadlRec {
+    pub(crate) relid: u32,
+    pub(crate) pages: Vec<u64>,
+    pub(crate) byte_count: u32,
     in_use: bool,
     teardown_pending: bool,
 }
@@ -627,6 +627,7 @@ impl Engine {
             finished: &mut self.finished,
             mem,
             requests: &mut requests,
+            gpadls: Some(&self.gpadls),
         };
         let r = f(ch.device.as_mut(), &mut ctx);
         for l in log {
@@ -1732,6 +1733,7 @@ impl Engine {
                     finished: &mut self.finished,
                     mem,
                     requests: &mut requests,
+                    gpadls: None,
                 };
                 ch.device.close(&mut ctx);
             }
@@ -2011,6 +2013,7 @@ impl Engine {
                 finished: &mut self.finished,
                 mem,
                 requests: &mut requests,
+                gpadls: None,
             };
             ch.device.close(&mut ctx);
         }
@@ -2280,6 +2283,7 @@ impl Engine {
             finished: &mut finished,
             mem: self.mem.clone(),
             requests: &mut requests,
+            gpadls: None,
         };
         let r = device.command(&mut ctx, args, 0);
         for l in log {

@@ -380,3 +380,78 @@ fn faults_given_while_closed_apply_at_the_next_open() {
     assert_eq!(w.recv(relid).len(), 1);
     w.assert_no_errors();
 }
+
+#[test]
+fn echo_answers_a_transfer_page_request_with_ranges_of_the_guest_gpadl() {
+    use hv_host::devices::echo::{xfer_byte, xfer_range, XFER_MAGIC, XFER_PAGESET_ID};
+    use hv_host::mem::{GuestMemory, PAGE_SIZE};
+    use hv_proto::gpadl::GpadlType;
+    use hv_proto::ring::TransferPages;
+
+    let (mut w, relid) = echo_world();
+    // A 64 KiB buffer of the guest, described by a GPADL of the channel in reverse page order:
+    // the device must follow the GPADL's pages, not assume contiguous memory.
+    let base = w.mem.alloc_pages(16);
+    let pfns: Vec<u64> = (0..16).rev().map(|i| base / PAGE_SIZE + i).collect();
+    let size = 16 * PAGE_SIZE as u32;
+    let handle = w
+        .conn
+        .create_gpadl(relid, GpadlType::Buffer, &pfns, 12, size, &mut w.out)
+        .unwrap();
+    w.pump();
+    let mut req = XFER_MAGIC.to_vec();
+    req.extend_from_slice(&handle.to_le_bytes());
+    req.extend_from_slice(&5u32.to_le_bytes());
+    w.send(relid, 7, &req, false).unwrap();
+
+    let log = w.cmd("log 10");
+    let ch = w.chans.get_mut(&relid).unwrap();
+    let pkt = ch.rx.peek().unwrap_or_else(|e| panic!("{e:?}: {log:?}"));
+    assert_eq!(pkt.packet_type, PacketType::DATA_USING_XFER_PAGES);
+    assert!(pkt.completion_requested());
+    let mut hdr = vec![0u8; 4096];
+    let header = ch.rx.read_header(&pkt, &mut hdr).unwrap().to_vec();
+    let mut payload = vec![0u8; 4096];
+    let n = ch.rx.read_payload(&pkt, &mut payload).unwrap();
+    assert!(payload[..n].starts_with(b"XFERDATA"));
+    ch.rx.advance(&pkt).unwrap();
+    let _ = ch.rx.commit_read();
+    let tp = TransferPages::parse(&header).unwrap();
+    assert_eq!(tp.xfer_pageset_id, XFER_PAGESET_ID);
+    assert_eq!(tp.range_count, 5);
+    assert!(tp.check_ranges(size));
+    for (i, r) in (0u32..).zip(tp.ranges()) {
+        assert_eq!((r.byte_offset, r.byte_count), xfer_range(i, size));
+        for j in 0..r.byte_count {
+            // Byte `at` of the buffer is in GPADL page at / 4096.
+            let at = u64::from(r.byte_offset + j);
+            let gpa = pfns[(at / PAGE_SIZE) as usize] * PAGE_SIZE + at % PAGE_SIZE;
+            let mut b = [0u8];
+            w.mem.read(gpa, &mut b).unwrap();
+            assert_eq!(b[0], xfer_byte(i, j), "range {i} byte {j}");
+        }
+    }
+    // The guest's completion is counted.
+    let trans = pkt.trans_id;
+    let ch = w.chans.get_mut(&relid).unwrap();
+    let signal = ch
+        .tx
+        .write_packet(
+            &hv_proto::ring::OutgoingPacket::completion(trans),
+            &[b"XFERDONE"],
+        )
+        .unwrap();
+    if signal {
+        w.signal_host(relid);
+    }
+    let r = w.cmd("echo status");
+    assert!(r.lines.iter().any(|l| l == "xfer_sent=1"), "{r:?}");
+    assert!(r.lines.iter().any(|l| l == "xfer_completions=1"), "{r:?}");
+    // A request for a GPADL the channel does not have is logged and ignored.
+    let mut bad = XFER_MAGIC.to_vec();
+    bad.extend_from_slice(&0xdeadu32.to_le_bytes());
+    bad.extend_from_slice(&1u32.to_le_bytes());
+    w.send(relid, 8, &bad, false).unwrap();
+    assert!(w.recv(relid).is_empty());
+    w.assert_no_errors();
+}

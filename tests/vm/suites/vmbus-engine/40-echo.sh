@@ -3,8 +3,9 @@
 # Send and receive through the driver API under load: vmbus_sample, bound to the engine's echo
 # device through new_id, sends 512 packets of 100 bytes asking for completions through a
 # 12 KiB ring (so it fills and wraps many times) and checks that each comes back once with its
-# payload. The engine checks the guest's ring protocol (the protocol step of the run) and
-# host.sh the number of signals.
+# payload; then it receives a transfer-page packet naming ranges of a buffer it shared through
+# its own GPADL, and checks them. The engine checks the guest's ring protocol (the protocol step
+# of the run) and host.sh the number of signals.
 . /tests/lib.sh
 lsmod | grep -q '^hv_vmbus ' || must modprobe hv_vmbus
 echo clear >/sys/kernel/debug/kmemleak
@@ -19,6 +20,13 @@ wait_for 60 "[ -e $d/driver ]" || fail "not bound: $(dmesg | tail -n 5)"
 line=$(dmesg | grep "vmbus_sample $guid: echo: ")
 echo "$line"
 echo "$line" | grep -q 'echo: 512 packets of 100 bytes echoed, 0 bad' || fail "echo failed: $line"
+# Transfer pages: the driver shared a 64 KiB buffer through a GPADL of its own, the engine wrote
+# 16 ranges of it (sum of 1 + i * 97 % 2000 for i < 16: 11656 bytes) and named them in a
+# transfer-page packet; the driver read every range back from the buffer and completed it.
+xfer=$(dmesg | grep "vmbus_sample $guid: transfer pages: " | tail -n 1)
+echo "$xfer"
+echo "$xfer" | grep -q 'transfer pages: 16 ranges of GPADL 0x[0-9a-f]*, 11656 bytes verified, 0 bad' ||
+	fail "transfer pages failed: $xfer; $(dmesg | grep 'transfer pages' | tail -n 3)"
 [ "$(cat "$d/channels/$relid/interrupts")" -ge 1 ] || fail "no interrupts"
 echo "channel $relid: events $(cat "$d/channels/$relid/events") interrupts $(cat "$d/channels/$relid/interrupts")" \
 	"intr_out_empty $(cat "$d/channels/$relid/intr_out_empty") intr_in_full $(cat "$d/channels/$relid/intr_in_full")" \
