@@ -23,6 +23,7 @@ pub mod monitor;
 pub mod page;
 pub mod ptp;
 pub mod ratelimit;
+pub mod request;
 pub mod ring;
 pub mod sync;
 pub mod synic;

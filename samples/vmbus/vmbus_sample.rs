@@ -8,8 +8,9 @@
 //!   protocol (a version request for 2.0, as `hv_balloon` does) and waits for the answer;
 //! - the echo device of the project's host engine (`tools/hv-host`, class
 //!   `ec40ec40-5e1f-4c0c-9a11-b0b0b0b0ec40`): it sends [`ECHO_PACKETS`] in-band packets asking
-//!   for completions, more than the ring holds (waiting for room with `pending_send_sz`), and
-//!   checks that each comes back once with its payload. Then it shares a buffer with the host
+//!   for completions, more than the ring holds (waiting for room with `pending_send_sz`),
+//!   under transaction ids from a [`RequestTable`], and checks that each comes back once with
+//!   its payload. Then it shares a buffer with the host
 //!   through a GPADL of its own and asks for [`XFER_RANGES`] ranges of it in a transfer-page
 //!   packet, as netvsc receives frames: it checks every range against the buffer, reads the
 //!   host's pattern from it and sends the completion. It also takes every subchannel the
@@ -46,6 +47,7 @@ use vmbus::{
         },
         device::Device,
         driver,
+        request::RequestTable,
         sync::{Completion, IrqSpinLock},
     },
     proto::{
@@ -105,11 +107,11 @@ fn xfer_byte(i: u32, j: u32) -> u8 {
 /// How long to wait for the host's answers.
 const ANSWER_TIMEOUT: Delta = Delta::from_secs(20);
 
-/// The payload of echo packet `trans_id`.
-fn echo_payload(trans_id: u64) -> [u8; ECHO_SIZE] {
+/// The payload of echo packet `seq`.
+fn echo_payload(seq: u64) -> [u8; ECHO_SIZE] {
     let mut p = [0u8; ECHO_SIZE];
     for (i, b) in p.iter_mut().enumerate() {
-        *b = (trans_id as usize).wrapping_add(i) as u8;
+        *b = (seq as usize).wrapping_add(i) as u8;
     }
     p
 }
@@ -128,9 +130,10 @@ struct Handler {
     echoed: Atomic<u32>,
     /// Echo packets that were wrong (type, transaction id, payload).
     bad: Atomic<u32>,
-    /// One bit per echo transaction id seen, to catch duplicates.
+    /// The echo packets in flight by transaction id (their sequence numbers): an echo with
+    /// an id not in flight, or one that came back already, is bad.
     #[pin]
-    seen: kernel::sync::SpinLock<[u64; (ECHO_PACKETS as usize).div_ceil(64)]>,
+    requests: RequestTable<u64>,
     #[pin]
     answered: Completion,
     /// The buffer the transfer-page packet names, while the exchange runs; taken by the
@@ -149,6 +152,7 @@ struct Handler {
 impl Handler {
     /// Returns a handler expecting `expected` echoes on channel `channel`.
     fn new(expected: u32, channel: &Channel) -> Result<Arc<Self>> {
+        let requests = RequestTable::new(expected as usize)?;
         Arc::pin_init(
             pin_init!(Handler {
                 expected,
@@ -157,7 +161,7 @@ impl Handler {
                 accepted: Atomic::new(false),
                 echoed: Atomic::new(0),
                 bad: Atomic::new(0),
-                seen <- kernel::new_spinlock!([0; (ECHO_PACKETS as usize).div_ceil(64)]),
+                requests <- requests,
                 answered <- Completion::new(),
                 xfer <- vmbus::new_irq_spinlock!(None, c"vmbus_sample::xfer"),
                 xfer_bytes: Atomic::new(0),
@@ -170,21 +174,11 @@ impl Handler {
     }
 
     fn echo(&self, packet_type: PacketType, trans_id: u64, payload: &[u8]) {
-        let ok = packet_type == PacketType::COMP
-            && (1..=u64::from(self.expected)).contains(&trans_id)
-            && payload.get(..ECHO_SIZE) == Some(&echo_payload(trans_id)[..]);
-        let fresh = ok && {
-            let i = (trans_id - 1) as usize;
-            let mut seen = self.seen.lock();
-            match seen.get_mut(i / 64) {
-                Some(word) if *word & (1 << (i % 64)) == 0 => {
-                    *word |= 1 << (i % 64);
-                    true
-                }
-                _ => false,
-            }
-        };
-        if !fresh {
+        let seq = (packet_type == PacketType::COMP)
+            .then(|| self.requests.take(trans_id))
+            .flatten();
+        let ok = seq.is_some_and(|seq| payload.get(..ECHO_SIZE) == Some(&echo_payload(seq)[..]));
+        if !ok {
             self.bad.add(1, Relaxed);
             return;
         }
@@ -358,8 +352,9 @@ impl Subchannels {
             userdata: &[],
         };
         let open = offer.open(&params, handler.clone())?;
-        for trans_id in 1..=u64::from(SUB_PACKETS) {
-            let payload = echo_payload(trans_id);
+        for seq in 1..=u64::from(SUB_PACKETS) {
+            let payload = echo_payload(seq);
+            let trans_id = handler.requests.insert(seq).map_err(|_| EBUSY)?;
             open.send_inband_wait(&[&payload[..]], trans_id, true, ANSWER_TIMEOUT)?;
         }
         pr_info!(
@@ -548,12 +543,15 @@ impl Sample {
             userdata: &[],
         };
         let channel = dev.open_channel(&params, handler.clone())?;
-        for trans_id in 1..=u64::from(ECHO_PACKETS) {
-            let payload = echo_payload(trans_id);
+        for seq in 1..=u64::from(ECHO_PACKETS) {
+            let payload = echo_payload(seq);
+            // The transaction id comes from the table (reused as echoes come back); the
+            // payload follows the sequence number.
+            let trans_id = handler.requests.insert(seq).map_err(|_| EBUSY)?;
             if let Err(e) =
                 channel.send_inband_wait(&[&payload[..]], trans_id, true, ANSWER_TIMEOUT)
             {
-                dev_err!(dev.as_ref(), "echo: send {} failed: {:?}\n", trans_id, e);
+                dev_err!(dev.as_ref(), "echo: send {} failed: {:?}\n", seq, e);
                 return Err(e);
             }
         }

@@ -20,6 +20,7 @@ pub mod guid;
 pub mod ic;
 pub mod kvp;
 pub mod nvsp;
+pub mod request;
 pub mod ring;
 pub mod rndis;
 pub mod synic;
