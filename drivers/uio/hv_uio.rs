@@ -132,14 +132,13 @@ unsafe impl Sync for Uio {}
 /// What a host signal does: one UIO event (`hv_uio_channel_cb()`).
 struct UioIrq(Uio);
 
-// The UIO device is registered before the first subchannel can be opened, and unregistered
-// only after the bus closed them all (see `HvUio::shutdown`).
-
 impl ChannelIsrHandler for UioIrq {
     fn on_interrupt(&self) {
-        // SAFETY: The handler runs only while the channel is open, and the driver closes the
-        // channel (which waits for running handlers) before it unregisters the UIO device
-        // (`HvUio::shutdown`), so the device is registered (type invariant of `Uio`).
+        // SAFETY: The handler runs only while its channel (the primary channel or a
+        // subchannel) is open; a handler exists only once the UIO device is registered, and
+        // the driver closes every channel (which waits for running handlers) and stops
+        // opening subchannels before it unregisters the UIO device (`HvUio::shutdown`), so
+        // the device is registered (type invariant of `Uio`).
         unsafe { shim::hvrs_uio_notify(self.0 .0.as_ptr()) };
     }
 }

@@ -503,8 +503,8 @@ impl Channel {
         // SAFETY: A published `dir` is an added kobject with the channel group that stays
         // referenced while the channel's device can be bound (`set_dir`), and only drivers of
         // the bound device call this; for a subchannel, the callers hold the primary channel's
-        // subchannel list lock, under which its directory is removed. A failure (the directory was deleted meanwhile) leaves
-        // nothing to update, as in C.
+        // subchannel list lock, under which its directory is removed. A failure (the
+        // directory was deleted meanwhile) leaves nothing to update, as in C.
         let _ = unsafe { bindings::sysfs_update_group(kobj, super::sysfs::CHANNEL_GROUP.get()) };
     }
 
@@ -1165,8 +1165,12 @@ impl OpenState {
 
     /// Unmasks (or masks) the host's interrupts of a channel open for user space, and signals
     /// the host when unmasking without monitored notification (`set_event()` of
-    /// `uio_hv_generic`).
+    /// `uio_hv_generic`). Does nothing for a channel the kernel reads: its handler owns the
+    /// mask.
     fn set_user_interrupt(&self, enabled: bool) {
+        if !self.is_user() {
+            return;
+        }
         self.mask_inbound(!enabled);
         let channel = &self.channel;
         if enabled && !channel.monitor_allocated() {
