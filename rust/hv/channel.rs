@@ -263,6 +263,20 @@ pub struct Channel {
     open_lock: Mutex<()>,
     /// The counters of sysfs.
     pub stats: ChannelStats,
+    /// The fault-test knobs of debugfs; a subchannel follows its primary channel's.
+    pub(crate) fuzz: FuzzTest,
+}
+
+/// The bus's fault-test knobs of a channel, in debugfs as `hyperv/<device>/fuzz_test_state`
+/// and `hyperv/<device>/delay/*` (C: `fuzz_testing_state`, `fuzz_testing_interrupt_delay`,
+/// `fuzz_testing_message_delay`, `hv_debug_delay_test()`): while the state is 1, each event
+/// of the channel's handler waits the interrupt delay and each packet read the message delay,
+/// in microseconds (at most 1000), to shake out races with the host.
+pub(crate) struct FuzzTest {
+    /// 0 or 1.
+    pub(crate) state: Atomic<u32>,
+    pub(crate) interrupt_delay: Atomic<u32>,
+    pub(crate) message_delay: Atomic<u32>,
 }
 
 // SAFETY: `open` is an RCU-published pointer to a `Send + Sync` object; `dir` is only passed to
@@ -331,6 +345,11 @@ impl Channel {
                 }),
                 open_lock <- new_mutex!(()),
                 stats: ChannelStats::new(),
+                fuzz: FuzzTest {
+                    state: Atomic::new(0),
+                    interrupt_delay: Atomic::new(0),
+                    message_delay: Atomic::new(0),
+                },
             }),
             GFP_KERNEL,
         )
@@ -468,6 +487,21 @@ impl Channel {
     /// (`vmbus_connection.monitor_pages[]`), for a `UIO_MEM_LOGICAL` map.
     pub fn monitor_page_addr(&self, which: MonitorPage) -> usize {
         self.pages.page_addr(which)
+    }
+
+    /// Waits the fault-test delay of an event (`message` false) or of a packet read, if fault
+    /// testing is on for the channel's primary channel (`hv_debug_delay_test()`).
+    fn fuzz_delay(&self, message: bool) {
+        let fuzz = &self.primary.as_deref().unwrap_or(self).fuzz;
+        if fuzz.state.load(Relaxed) == 0 {
+            return;
+        }
+        let us = if message {
+            fuzz.message_delay.load(Relaxed)
+        } else {
+            fuzz.interrupt_delay.load(Relaxed)
+        };
+        kernel::time::delay::udelay(Delta::from_micros(i64::from(us.min(1000))));
     }
 
     /// Returns the size of the binary `ring` file, 0 while it is hidden.
@@ -1096,6 +1130,7 @@ impl WorkItem for OpenState {
         let Callback::Batched(handler) = &this.callback else {
             return;
         };
+        this.channel.fuzz_delay(false);
         handler.on_channel_event(&ChannelIo { open: &this });
         if this.closing.load(Relaxed) {
             return;
@@ -1340,6 +1375,7 @@ impl ChannelIo<'_> {
         if self.open.failed.load(Relaxed) {
             return Err(EIO);
         }
+        self.open.channel.fuzz_delay(true);
         let (result, signal) = {
             let mut ring = self.open.inbound.lock();
             match read(&mut ring) {

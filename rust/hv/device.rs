@@ -15,13 +15,13 @@ use core::{marker::PhantomData, mem::offset_of, ptr::NonNull};
 
 use kernel::{
     bindings, container_of, device,
-    ffi::{c_char, c_uint},
+    ffi::{c_char, c_uint, c_void},
     prelude::*,
     sync::{aref::AlwaysRefCounted, Arc, ArcBorrow},
     types::Opaque,
 };
 
-use super::{bus, channel::Channel, sysfs};
+use super::{bus, channel::Channel, ffi, sysfs};
 
 /// What the bus does when the last reference to one of its devices goes away.
 pub trait DeviceOwner: Send + Sync {
@@ -346,11 +346,13 @@ pub(crate) extern "C" fn channel_kobj_release(kobj: *mut bindings::kobject) {
 /// # Invariants
 ///
 /// `dev` is a registered VMBus device on which this holds the registration reference; `kset` is
-/// its `channels` kset and `primary` its primary channel's directory in it.
+/// its `channels` kset and `primary` its primary channel's directory in it; `debug` is NULL or
+/// its debugfs directory, whose files point into its channel.
 pub struct Registration {
     dev: NonNull<RawDevice>,
     kset: NonNull<bindings::kset>,
     primary: NonNull<ChannelKobj>,
+    debug: *mut c_void,
 }
 
 // SAFETY: The registration only refers to reference-counted kernel objects, which may be
@@ -466,13 +468,25 @@ impl Registration {
         // The subchannels offered meanwhile get their directories now, later ones at once.
         // INVARIANT: The kset is registered until `drop` detaches it first.
         channel.attach_kset(ChannelKset(kset));
-        // INVARIANT: The device is registered and holds our reference; `kset` and `primary`
-        // were created for it.
+        let fuzz = &channel.fuzz;
+        // SAFETY: `dev` is registered (named); the knobs are in the channel, which `drop`
+        // keeps alive (through the device) until after it removed the directory.
+        let debug = unsafe {
+            ffi::hvrs_debugfs_add_dev(
+                dev.cast::<c_void>(),
+                fuzz.state.as_ptr(),
+                fuzz.interrupt_delay.as_ptr(),
+                fuzz.message_delay.as_ptr(),
+            )
+        };
+        // INVARIANT: The device is registered and holds our reference; `kset`, `primary` and
+        // `debug` were created for it.
         Ok(Self {
             // SAFETY: `raw` comes from `KBox::into_raw`, so it is not NULL.
             dev: unsafe { NonNull::new_unchecked(raw) },
             kset,
             primary,
+            debug,
         })
     }
 
@@ -489,6 +503,11 @@ impl Drop for Registration {
     /// kobject is freed only after the device is gone, when no driver of it can still use it
     /// (see [`Channel::set_dir`]).
     fn drop(&mut self) {
+        if !self.debug.is_null() {
+            // SAFETY: `debug` is the device's debugfs directory (type invariant), removed once;
+            // afterwards no file of it uses the channel's knobs.
+            unsafe { ffi::hvrs_debugfs_remove(self.debug) };
+        }
         // The subchannel directories go first, and none is created any more.
         self.channel().detach_kset();
         // SAFETY: By the type invariant all three are ours to remove, in this order.

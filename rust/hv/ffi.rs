@@ -15,6 +15,15 @@ use kernel::{
 extern "C" {
     // drivers/hv/vmbus/vmbus_shim.c
     pub(crate) fn hvrs_max_version() -> u32;
+    pub(crate) fn hvrs_debugfs_init();
+    pub(crate) fn hvrs_debugfs_exit();
+    pub(crate) fn hvrs_debugfs_add_dev(
+        dev: *mut c_void,
+        state: *mut u32,
+        interrupt_delay: *mut u32,
+        message_delay: *mut u32,
+    ) -> *mut c_void;
+    pub(crate) fn hvrs_debugfs_remove(dir: *mut c_void);
     pub(crate) fn hvrs_is_hyperv_initialized() -> bool;
     pub(crate) fn hvrs_is_root_partition() -> bool;
     pub(crate) fn hvrs_nested() -> bool;

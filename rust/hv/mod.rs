@@ -45,3 +45,17 @@ pub fn cpu_can_target(cpu: u32) -> bool {
     // SAFETY: The shim checks the CPU number against the masks' size first.
     unsafe { ffi::hvrs_cpu_can_target(cpu) }
 }
+
+/// Creates the bus's debugfs directory, `hyperv/` (`hv_debug_init()`); without debugfs the
+/// devices simply have no fault-test files, as in C.
+pub fn debugfs_init() {
+    // SAFETY: The shim has no preconditions; the root driver's probe calls it once.
+    unsafe { ffi::hvrs_debugfs_init() }
+}
+
+/// Removes `hyperv/` and anything left in it (`hv_debug_rm_all_dir()`), after every device is
+/// gone.
+pub fn debugfs_exit() {
+    // SAFETY: The shim has no preconditions; removing nothing is allowed.
+    unsafe { ffi::hvrs_debugfs_exit() }
+}

@@ -73,13 +73,21 @@ impl VmbusRoot {
             return Err(ENODEV);
         }
         let vmbus = Vmbus::new(dev.into())?;
-        let synic = Synic::new(vmbus.clone())?;
+        hv::debugfs_init();
+        let synic = match Synic::new(vmbus.clone()) {
+            Ok(s) => s,
+            Err(e) => {
+                hv::debugfs_exit();
+                return Err(e);
+            }
+        };
         if let Err(e) = vmbus.connect() {
             vmbus.remove_devices();
             vmbus.unload();
             drop(synic);
             vmbus.drain();
             vmbus.clear_channels();
+            hv::debugfs_exit();
             return Err(e);
         }
         dev_dbg!(dev, "{} channels\n", vmbus.channel_count());
@@ -117,6 +125,7 @@ impl Drop for VmbusRoot {
         drop(self.synic.take());
         self.vmbus.drain();
         self.vmbus.clear_channels();
+        hv::debugfs_exit();
         dev_dbg!(self.pdev.as_ref(), "VMBus disconnected\n");
     }
 }

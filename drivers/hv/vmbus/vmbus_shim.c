@@ -9,6 +9,7 @@
 #include <linux/completion.h>
 #include <linux/cpuhotplug.h>
 #include <linux/cpumask.h>
+#include <linux/debugfs.h>
 #include <linux/device.h>
 #include <linux/gfp.h>
 #include <linux/hyperv.h>
@@ -328,4 +329,83 @@ void hvrs_ptp_unregister(struct hvrs_ptp *p)
 u64 hvrs_read_reference_counter(void)
 {
 	return hv_read_reference_counter();
+}
+
+/*
+ * debugfs (drivers/hv/hv_debugfs.c, which C builds with CONFIG_HYPERV_TESTING): for each
+ * device, hyperv/<device>/fuzz_test_state (0 or 1) and hyperv/<device>/delay/
+ * fuzz_test_buffer_interrupt_delay and fuzz_test_message_delay (microseconds, at most 1000),
+ * over the u32 knobs of the device's channel, which the Rust side reads with atomic loads.
+ */
+static struct dentry *hvrs_debug_root;
+
+static int hvrs_debugfs_delay_get(void *data, u64 *val)
+{
+	*val = READ_ONCE(*(u32 *)data);
+	return 0;
+}
+
+static int hvrs_debugfs_delay_set(void *data, u64 val)
+{
+	if (val > 1000)
+		return -EINVAL;
+	WRITE_ONCE(*(u32 *)data, val);
+	return 0;
+}
+
+DEFINE_DEBUGFS_ATTRIBUTE(hvrs_debugfs_delay_fops, hvrs_debugfs_delay_get,
+			 hvrs_debugfs_delay_set, "%llu\n");
+
+static int hvrs_debugfs_state_set(void *data, u64 val)
+{
+	if (val > 1)
+		return -EINVAL;
+	WRITE_ONCE(*(u32 *)data, val);
+	return 0;
+}
+
+DEFINE_DEBUGFS_ATTRIBUTE(hvrs_debugfs_state_fops, hvrs_debugfs_delay_get,
+			 hvrs_debugfs_state_set, "%llu\n");
+
+/* hv_debug_init(): the hyperv/ directory, or none (errors are not fatal, as in C). */
+void hvrs_debugfs_init(void)
+{
+	hvrs_debug_root = debugfs_create_dir("hyperv", NULL);
+}
+
+/* hv_debug_rm_all_dir() */
+void hvrs_debugfs_exit(void)
+{
+	debugfs_remove_recursive(hvrs_debug_root);
+	hvrs_debug_root = NULL;
+}
+
+/*
+ * hv_debug_add_dev_dir(): hyperv/<device>/ with the three files; returns the directory for
+ * hvrs_debugfs_remove(), or NULL. The knobs must outlive the directory.
+ */
+void *hvrs_debugfs_add_dev(struct device *dev, u32 *state, u32 *interrupt_delay,
+			   u32 *message_delay)
+{
+	struct dentry *root, *delay;
+
+	if (IS_ERR_OR_NULL(hvrs_debug_root))
+		return NULL;
+	root = debugfs_create_dir(dev_name(dev), hvrs_debug_root);
+	if (IS_ERR(root))
+		return NULL;
+	debugfs_create_file_unsafe("fuzz_test_state", 0644, root, state,
+				   &hvrs_debugfs_state_fops);
+	delay = debugfs_create_dir("delay", root);
+	debugfs_create_file_unsafe("fuzz_test_buffer_interrupt_delay", 0644, delay,
+				   interrupt_delay, &hvrs_debugfs_delay_fops);
+	debugfs_create_file_unsafe("fuzz_test_message_delay", 0644, delay, message_delay,
+				   &hvrs_debugfs_delay_fops);
+	return root;
+}
+
+/* hv_debug_rm_dev_dir(): afterwards no file of it is being read or written. */
+void hvrs_debugfs_remove(void *dir)
+{
+	debugfs_remove_recursive(dir);
 }

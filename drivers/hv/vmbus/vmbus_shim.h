@@ -58,4 +58,11 @@ int hvrs_ptp_index(const struct hvrs_ptp *p);
 void hvrs_ptp_unregister(struct hvrs_ptp *p);
 u64 hvrs_read_reference_counter(void);
 
+struct device;
+void hvrs_debugfs_init(void);
+void hvrs_debugfs_exit(void);
+void *hvrs_debugfs_add_dev(struct device *dev, u32 *state, u32 *interrupt_delay,
+			   u32 *message_delay);
+void hvrs_debugfs_remove(void *dir);
+
 #endif /* HVRS_VMBUS_SHIM_H */
