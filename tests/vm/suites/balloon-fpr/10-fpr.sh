@@ -17,6 +17,11 @@
 # x-hv-ext-hint-min-order=9 and refuses ranges below 2 MiB (HV_STATUS_INVALID_PARAMETER), as
 # Hyper-V versions do: the driver logs the failure as C does, reports whole pageblocks from then
 # on ("Defaulting to page_reporting_order N") and goes on hinting.
+# With hvrs.fpr=refuse, QEMU refuses every range (x-hv-ext-hint-min-order=11, above the
+# pageblock order): after the second failure the status work unregisters page reporting
+# ("Multiple failures in cold memory discard hypercall, disabling page reporting", as C), the
+# host counts nothing ("HVRS-MARK disabled" ... "HVRS-MARK disabled-freed"), and ours still
+# unloads cleanly.
 . /tests/lib.sh
 use_stack
 echo >/proc/sys/kernel/hotplug
@@ -30,6 +35,35 @@ wait_for 10 "dmesg | grep -q 'hv_balloon: Cold memory discard hint enabled with 
 	fail "no page reporting: $(dmesg | grep -i 'hv_balloon\|hyper-v' | tail -n 8)"
 mark loaded
 pr_order=/sys/module/page_reporting/parameters/page_reporting_order
+# Frees memory of every order: allocates $1 MiB with memhold, then kills it.
+hold_and_free() {
+	memhold "$1" >/tmp/memhold.out 2>&1 &
+	pid=$!
+	wait_for 120 "grep -q holding /tmp/memhold.out" || fail "memhold: $(cat /tmp/memhold.out)"
+	kill $pid
+	wait $pid 2>/dev/null
+}
+if grep -q 'hvrs.fpr=refuse' /proc/cmdline; then
+	# The first failure comes with the boot's report; the second with the next free.
+	wait_for 30 "dmesg | grep -q 'hv_balloon: Cold memory discard hypercall failed'" ||
+		fail "no refused hypercall: $(dmesg | grep hv_balloon | tail -n 5)"
+	hold_and_free 256
+	wait_for 60 "dmesg | grep -q 'hv_balloon: Multiple failures in cold memory discard hypercall, disabling page reporting'" ||
+		fail "page reporting not disabled: $(dmesg | grep hv_balloon | tail -n 8)"
+	mark disabled
+	hold_and_free 256
+	sleep 10
+	mark disabled-freed
+	dmesg | grep hv_balloon
+	if [ "$(hvrs_stack)" = c ]; then
+		expect_errno "busy" rmmod hv_balloon
+	else
+		must rmmod hv_balloon
+		dmesg | grep 'free ranges were reported' && fail "ranges reported by a refusing host"
+	fi
+	check_dmesg_clean
+	exit 0
+fi
 small=0
 grep -q 'page_reporting.page_reporting_order=0' /proc/cmdline && small=1
 if [ $small = 1 ]; then
