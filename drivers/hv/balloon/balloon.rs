@@ -19,8 +19,10 @@
 //!   the host backs; the region bookkeeping is `hv_proto::dm::hot_add`, the kernel side
 //!   [`HotAddedMemory`] and [`HotplugRegistration`];
 //! - when the hypervisor takes cold-discard hints, reports free memory through the kernel's page
-//!   reporting ([`PageReportingRegistration`], `HvExtCallMemoryHeatHint`), and stops after
-//!   repeated hypercall failures.
+//!   reporting ([`PageReportingRegistration`], `HvExtCallMemoryHeatHint`), falls back to whole
+//!   pageblocks when the hypervisor refuses smaller ranges, and stops after repeated hypercall
+//!   failures; at unbind it logs the ranges and pages it reported (tested against the project's
+//!   QEMU with `hv-ext-hypercalls=on`, the `balloon-fpr` suite).
 //!
 //! Unlike the C driver, it can be unloaded: every ballooned page goes back to the kernel;
 //! hot-added memory stays online (memory is never removed) and the online-page callback is
