@@ -100,7 +100,10 @@ say(f"hinted at load: {h_loaded} pages")
 wait_marker(q, ["HVRS-MARK holding"], 300)
 h_holding = hinted()
 say(f"hinted while memhold holds 512 MiB: {h_holding} pages ({h_holding * 4096 // MiB} MiB)")
-if h_holding == 0:
+# Unless the first report was refused (page_reporting.page_reporting_order=0 against
+# x-hv-ext-hint-min-order=9): the kernel ends a pass at a failed report and starts the next one
+# only when memory of the new order is freed again, which the boot may or may not do.
+if h_holding == 0 and not log_has("page_reporting.page_reporting_order=0"):
     fail("no page hinted after the load: the boot's free memory was not reported")
 wait_marker(q, ["HVRS-MARK freed"], 120)
 wait_marker(q, ["HVRS-MARK reported"], 120)
