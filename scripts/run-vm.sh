@@ -9,8 +9,11 @@
 #                     [--qemu BIN] [--hyperv] [--kernel FILE] [--initrd FILE] [--shell]
 #                     [--debian IMAGE] [--qmp PATH] [--host-script FILE] [--quiet]
 #                     [--append ARGS]... [--expect-end poweroff|reboot] [--s4]
+#                     [--cpu-flags FLAGS]
 #                     [-- extra QEMU args]
 # --append adds kernel command-line words (each use adds to the previous ones).
+# --cpu-flags adds ",FLAGS" to the -cpu model (with --hyperv, e.g. hv-ext-hypercalls=on, the
+# project QEMU's extended hypercalls for free page reporting).
 # --s4 keeps ACPI S4 (hibernation) that --hyperv otherwise disables, as the dynamic-memory tests
 # need (hv_balloon turns hot-add off when the guest can hibernate).
 # --expect-end: the run ends with a power-off or reboot the host asks for (hv_utils' shutdown
@@ -33,7 +36,7 @@ top=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
 
 suite="" smp=1 mem=1G timeout=300 log="" qemu="" hyperv=0 kernel="" initrd="" shell=0 quiet=0 s4=0
-extra=() append_extra="" debian="" qmp="" host_script="" expect_end=""
+extra=() append_extra="" cpu_flags="" debian="" qmp="" host_script="" expect_end=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--suite) suite=$2; shift ;;
@@ -48,6 +51,7 @@ while [ $# -gt 0 ]; do
 	--append) append_extra+=" $2"; shift ;;
 	--expect-end) expect_end=$2; shift ;;
 	--s4) s4=1 ;;
+	--cpu-flags) cpu_flags=$2; shift ;;
 	--shell) shell=1 ;;
 	--debian) debian=$2; shift ;;
 	--quiet) quiet=1 ;;
@@ -105,6 +109,7 @@ if [ "$hyperv" = 1 ]; then
 	cpu="max,hv-vpindex,hv-synic,hv-relaxed,hv-time"
 	[ "$s4" = 1 ] || machine+=(-global ICH9-LPC.disable_s4=1)
 fi
+[ -z "$cpu_flags" ] || cpu+=",$cpu_flags"
 append="console=ttyS0 panic=-1 oops=panic softlockup_panic=1 hung_task_timeout_secs=60 hvrs.suite=$suite $append_extra"
 [ "$shell" = 0 ] || append+=" hvrs.shell=1"
 [ -z "$expect_end" ] || append+=" hvrs.expect_end=$expect_end"

@@ -12,7 +12,8 @@
 #                   reached; then the guest checks and uses the memory;
 #   hotadd-done     the host's view of the guest after hot-add (status report);
 #   balloon-again   (ours only, before its rmmod) target 1.5G, poll until reached;
-#   unload-done / unload-skipped   the end.
+#   unload-done / unload-skipped   the end; QEMU must have counted no cold-discard hint (no
+#                   hv-ext-hypercalls: no free page reporting).
 # It prints "HOST-NUMBERS ..." (status reports, the first one's delay, the host's last view of
 # committed and available memory) for scripts/check.sh. Every wait is bounded; exit 0 only if
 # all of it happened.
@@ -169,6 +170,12 @@ m = wait_marker(q, ["HVRS-MARK balloon-again", "HVRS-MARK unload-skipped"], 300)
 if m == "HVRS-MARK balloon-again":
     drive(q, 1536 * MiB, lambda a: a <= 1536 * MiB + 32 * MiB, 200)
     wait_marker(q, ["HVRS-MARK unload-done"], 200)
+# Without hv-ext-hypercalls the guest has no extended hypercalls: nothing may be hinted.
+cpu = q.cmd("query-cpus-fast")[0]["qom-path"]
+hinted = q.cmd("qom-get", path=cpu, property="hv-ext-hinted-pages")
+say(f"pages hinted as cold-discard: {hinted}")
+if hinted != 0:
+    fail(f"{hinted} pages hinted without hv-ext-hypercalls")
 n = len(q.reports())
 print(f"HOST-NUMBERS reports={n} first_delay={first:.1f}s reports_in_10s={n10} "
       f"load_committed={st_load['committed'] // MiB}M load_available={st_load['available'] // MiB}M "
