@@ -248,6 +248,12 @@ balloon_engine_run() { # stack
 		--append mem=1G --append hvrs.test_timeout=800
 }
 balloon_engine_run c
+# The hibernation policy (ACPI S4 on): balloon-up and hot-add requests ignored, as C does.
+balloon_s4_run() { # stack
+	vm_cmd "balloon-s4@$1" "$here/run-vm-engine.sh" --suite balloon-s4 --name "balloon-s4@$1" \
+		--stack "$1" --s4 --qemu "$hvq" --timeout 300
+}
+balloon_s4_run c
 
 # Our hv_vmbus: no VMBus in ACPI (ENODEV, like C); QEMU's own host (4.0, the balloon offered,
 # a channel opened by the sample driver, reload cycles, CPU hotplug, sysfs against C); the
@@ -292,6 +298,7 @@ balloon_fpr_run rust
 balloon_fpr_run rust small
 balloon_fpr_run rust refuse
 balloon_engine_run rust
+balloon_s4_run rust
 step balloon/compare "$top/tests/vm/balloon-compare.sh" "$logdir/console-balloon@c.log" \
 	"$logdir/console-balloon@rust.log"
 # The Debian-root guest against the engine: udev autoloads our hv_vmbus and, by MODALIAS, our
