@@ -15,6 +15,9 @@ use kernel::{
 extern "C" {
     // drivers/hv/vmbus/vmbus_shim.c
     pub(crate) fn hvrs_max_version() -> u32;
+    pub(crate) fn hvrs_cpu_to_node(cpu: c_uint) -> c_uint;
+    pub(crate) fn hvrs_nr_node_ids() -> c_uint;
+    pub(crate) fn hvrs_num_online_cpus() -> c_uint;
     pub(crate) fn hvrs_debugfs_init();
     pub(crate) fn hvrs_debugfs_exit();
     pub(crate) fn hvrs_debugfs_add_dev(

@@ -46,6 +46,24 @@ pub fn cpu_can_target(cpu: u32) -> bool {
     unsafe { ffi::hvrs_cpu_can_target(cpu) }
 }
 
+/// Returns the NUMA node of a possible CPU (`cpu_to_node()`), `u32::MAX` if it has none.
+pub fn cpu_to_node(cpu: u32) -> u32 {
+    // SAFETY: The shim checks the CPU number first.
+    unsafe { ffi::hvrs_cpu_to_node(cpu) }
+}
+
+/// Returns the number of NUMA node ids (`nr_node_ids`; 1 without `CONFIG_NUMA`).
+pub fn nr_node_ids() -> u32 {
+    // SAFETY: The shim reads a variable set at boot.
+    unsafe { ffi::hvrs_nr_node_ids() }
+}
+
+/// Returns the number of online CPUs (`num_online_cpus()`).
+pub fn num_online_cpus() -> u32 {
+    // SAFETY: The shim has no preconditions.
+    unsafe { ffi::hvrs_num_online_cpus() }
+}
+
 /// Creates the bus's debugfs directory, `hyperv/` (`hv_debug_init()`); without debugfs the
 /// devices simply have no fault-test files, as in C.
 pub fn debugfs_init() {

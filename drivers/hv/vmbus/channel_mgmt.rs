@@ -22,10 +22,11 @@ use kernel::{
 
 use crate::connection::{Out, Vmbus, CONNECT_CPU};
 use crate::hv::{
+    self,
     channel::{Channel, ChannelState},
-    cpu_can_target,
     device::{DeviceOwner, Registration},
 };
+use crate::proto::cpu::{pick_cpu, Topology};
 
 /// The device of a primary channel; dropping it removes the device.
 pub(crate) struct DeviceEntry {
@@ -84,55 +85,77 @@ impl WorkItem for DeviceWork {
     }
 }
 
+/// Where performance channels go (`hv_numa_map`, `next_numa_node_id`), under the
+/// connection's state lock.
+pub(crate) struct CpuSpread {
+    /// Per CPU: holds a performance channel (the union of C's per-node maps).
+    pub(crate) allocated: KVec<bool>,
+    /// The node the next performance channel starts looking at.
+    next_node: u32,
+}
+
+impl CpuSpread {
+    /// Returns the state for `cpus` possible CPUs, none allocated.
+    pub(crate) fn new(cpus: usize) -> Result<Self> {
+        Ok(Self {
+            allocated: KVec::from_elem(false, cpus, GFP_KERNEL)?,
+            next_node: 0,
+        })
+    }
+}
+
+/// The guest's CPUs as the spreading sees them.
+struct KernelTopology {
+    cpus: u32,
+}
+
+impl Topology for KernelTopology {
+    fn cpus(&self) -> u32 {
+        self.cpus
+    }
+
+    fn online(&self) -> u32 {
+        hv::num_online_cpus()
+    }
+
+    fn nodes(&self) -> u32 {
+        hv::nr_node_ids()
+    }
+
+    fn node_of(&self, cpu: u32) -> u32 {
+        hv::cpu_to_node(cpu)
+    }
+
+    fn can_target(&self, cpu: u32) -> bool {
+        hv::cpu_can_target(cpu)
+    }
+}
+
 /// Picks the CPU a new channel's interrupts go to (`init_vp_index()`).
 ///
 /// Channels of the integration services and other slow devices go to the connect CPU.
-/// Performance channels (storage, network) are spread: each takes the first CPU that can take
-/// interrupts and has no performance channel yet; when every CPU has one, the round starts over.
-/// A subchannel whose index is below the number of usable CPUs skips, for up to that many
-/// rounds, a CPU that its primary channel or a sibling already uses (`family_uses`,
-/// `hv_cpuself_used()`).
-///
-/// This is the C algorithm for one NUMA node; with several nodes the C driver also rotates over
-/// the nodes, which this does not do yet.
+/// Performance channels (storage, network) are spread over the NUMA nodes and their CPUs as C
+/// spreads them (`hv_proto::cpu::pick_cpu`); `family_uses` says whether the channel's primary
+/// channel or a sibling uses a CPU already (`hv_cpuself_used()`).
 pub(crate) fn init_vp_index(
     channel: &Channel,
-    allocated: &mut KVec<bool>,
+    spread: &mut CpuSpread,
     family_uses: impl Fn(u32) -> bool,
 ) -> u32 {
     if !channel.dev_type().is_perf() {
         return CONNECT_CPU;
     }
-    let usable = (0u32..)
-        .zip(allocated.iter())
-        .filter(|(cpu, _)| cpu_can_target(*cpu))
-        .count();
-    let ncpu = u32::try_from(usable).unwrap_or(u32::MAX);
-    let mut target = CONNECT_CPU;
-    for round in 1..=ncpu.saturating_add(1) {
-        let first_free = |allocated: &KVec<bool>| {
-            (0u32..)
-                .zip(allocated.iter())
-                .find(|(cpu, used)| !**used && cpu_can_target(*cpu))
-                .map(|(cpu, _)| cpu)
-        };
-        let pick = first_free(allocated).or_else(|| {
-            // Every usable CPU has a performance channel: start over.
-            allocated.iter_mut().for_each(|used| *used = false);
-            first_free(allocated)
-        });
-        let Some(cpu) = pick else {
-            return CONNECT_CPU;
-        };
-        if let Some(used) = usize::try_from(cpu).ok().and_then(|i| allocated.get_mut(i)) {
-            *used = true;
-        }
-        target = cpu;
-        if u32::from(channel.sub_channel_index()) >= ncpu || round > ncpu || !family_uses(cpu) {
-            break;
-        }
-    }
-    target
+    let topo = KernelTopology {
+        cpus: u32::try_from(spread.allocated.len()).unwrap_or(u32::MAX),
+    };
+    pick_cpu(
+        &topo,
+        &mut spread.allocated,
+        &mut spread.next_node,
+        channel.sub_channel_index(),
+        family_uses,
+    )
+    .unwrap_or(CONNECT_CPU)
 }
 
 /// Takes channel `relid` out of the table, giving its CPU back (`vmbus_channel_unmap_relid()`,
@@ -142,7 +165,7 @@ pub(crate) fn forget(out: &mut Out<'_>, relid: u32) -> Option<Arc<Channel>> {
     if channel.dev_type().is_perf() {
         if let Some(used) = usize::try_from(channel.target_cpu())
             .ok()
-            .and_then(|i| out.perf_cpus.get_mut(i))
+            .and_then(|i| out.perf_cpus.allocated.get_mut(i))
         {
             *used = false;
         }

@@ -38,7 +38,7 @@ use kernel::{
 };
 use zerocopy::FromBytes;
 
-use crate::channel_mgmt::{DeviceEntry, DeviceOp, DeviceWork};
+use crate::channel_mgmt::{CpuSpread, DeviceEntry, DeviceOp, DeviceWork};
 use crate::hv::{
     channel::{Channel, ChannelControl, ChannelTable},
     hypercall, hypervisor,
@@ -156,7 +156,7 @@ pub(crate) struct State {
     /// The protocol state machine.
     pub(crate) conn: Conn,
     /// The CPUs holding a performance channel, by CPU number (`hv_numa_map`, one node).
-    pub(crate) perf_cpus: KVec<bool>,
+    pub(crate) perf_cpus: CpuSpread,
     /// The channel requests waiting for the host (`chn_msg_list`).
     pending: KVec<Pending>,
     /// Set while the bus is torn down: no device is created or removed any more.
@@ -233,7 +233,7 @@ impl Vmbus {
             Slots::new(MAX_GPADLS)?,
         );
         let cpus = usize::try_from(nr_cpu_ids()).map_err(|_| EINVAL)?;
-        let perf_cpus = KVec::from_elem(false, cpus, GFP_KERNEL)?;
+        let perf_cpus = CpuSpread::new(cpus)?;
         Arc::pin_init(
             try_pin_init!(Self {
                 state <- new_mutex!(State {
@@ -623,7 +623,7 @@ impl ChannelControl for Vmbus {
                 for (cpu, used) in [(from_cpu, others), (to_cpu, true)] {
                     if let Some(slot) = usize::try_from(cpu)
                         .ok()
-                        .and_then(|i| out.perf_cpus.get_mut(i))
+                        .and_then(|i| out.perf_cpus.allocated.get_mut(i))
                     {
                         *slot = used;
                     }
@@ -654,7 +654,7 @@ impl ChannelControl for Vmbus {
 pub(crate) struct Out<'a> {
     pub(crate) vmbus: &'a Arc<Vmbus>,
     /// [`State::perf_cpus`].
-    pub(crate) perf_cpus: &'a mut KVec<bool>,
+    pub(crate) perf_cpus: &'a mut CpuSpread,
     /// [`State::pending`].
     pending: &'a mut KVec<Pending>,
     /// [`State::removing`].

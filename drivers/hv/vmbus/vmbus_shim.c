@@ -108,6 +108,24 @@ u32 hvrs_vp_index(unsigned int cpu)
  * Whether `cpu` may take a channel's interrupts (`vmbus_channel_set_cpu()`): a valid CPU
  * number, a housekeeping CPU for managed interrupts, and online.
  */
+/* cpu_to_node() of a possible CPU, nr_node_ids, num_online_cpus(): init_vp_index()'s view. */
+unsigned int hvrs_cpu_to_node(unsigned int cpu)
+{
+	int node = cpu < nr_cpu_ids ? cpu_to_node(cpu) : NUMA_NO_NODE;
+
+	return node < 0 ? UINT_MAX : node;
+}
+
+unsigned int hvrs_nr_node_ids(void)
+{
+	return nr_node_ids;
+}
+
+unsigned int hvrs_num_online_cpus(void)
+{
+	return num_online_cpus();
+}
+
 bool hvrs_cpu_can_target(unsigned int cpu)
 {
 	return cpu < nr_cpumask_bits &&

@@ -58,6 +58,10 @@ int hvrs_ptp_index(const struct hvrs_ptp *p);
 void hvrs_ptp_unregister(struct hvrs_ptp *p);
 u64 hvrs_read_reference_counter(void);
 
+unsigned int hvrs_cpu_to_node(unsigned int cpu);
+unsigned int hvrs_nr_node_ids(void);
+unsigned int hvrs_num_online_cpus(void);
+
 struct device;
 void hvrs_debugfs_init(void);
 void hvrs_debugfs_exit(void);

@@ -12,6 +12,7 @@ mod macros;
 mod test_rng;
 
 pub mod connection;
+pub mod cpu;
 pub mod devclass;
 pub mod dm;
 pub mod fcopy;
