@@ -1092,6 +1092,9 @@ impl driver::Driver for HvStorvsc {
     type IdInfo = Kind;
     type Data<'bound> = StorData<'bound>;
     const ID_TABLE: driver::IdTable<Kind> = &VMBUS_TABLE;
+    // As C: the probe scans the host (synchronously: no CONFIG_SCSI_SCAN_ASYNC), which takes
+    // long for FC's 8 channels of 128 targets.
+    const PROBE_PREFER_ASYNCHRONOUS: bool = true;
 
     fn probe<'bound>(
         dev: &'bound Device<Core<'_>>,
