@@ -185,7 +185,7 @@ storvsc_run c 5.1
 # unbind/bind and reload.
 storvsc_fc_run() { # stack
 	vm_cmd "storvsc-fc@$1" "$here/run-vm-engine.sh" --suite storvsc-fc --name "storvsc-fc@$1" \
-		--stack "$1" --qemu "$hvq" --smp 2 --timeout 600
+		--stack "$1" --qemu "$hvq" --smp 2 --timeout 1500 --append hvrs.test_timeout=400
 }
 storvsc_fc_run c
 # hv_utils' acceptance suites (issue 7) with the C reference stack (hvrs.stack=c): heartbeat,

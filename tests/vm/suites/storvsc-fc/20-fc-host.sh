@@ -3,9 +3,11 @@
 # The FC transport class: each FC adapter's host is an fc_host whose node_name and port_name
 # are the WWNs of the active port of FCHBA_DATA (the primary port of the first adapter, the
 # secondary port of the second: C's cache_wwn()), with one remote port rport-H:0-0 online as a
-# dummy initiator; the IDE host is no fc_host.
+# dummy initiator, once the probe's scan is over; the IDE host is no fc_host.
 . /tests/lib.sh
 . /tests/suites/storvsc-fc/config.sh
+# The names and the rport are set once the probe's scan is over (minutes under TCG).
+wait_for 300 fc_ready || fail "FC hosts not ready: $(grep . /sys/class/fc_host/*/port_name 2>&1) $(ls /sys/class/fc_remote_ports 2>&1)"
 f1=$(fc_host_of "$FC_PORT") || fail "no fc_host with port_name $FC_PORT: $(cat /sys/class/fc_host/*/port_name 2>&1)"
 f2=$(fc_host_of "$FC2_PORT") || fail "no fc_host with port_name $FC2_PORT: $(cat /sys/class/fc_host/*/port_name 2>&1)"
 for x in "$f1:$FC_NODE" "$f2:$FC2_NODE"; do

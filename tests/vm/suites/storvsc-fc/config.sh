@@ -62,12 +62,32 @@ disk_of_host() {
 # Size of block device $1 (sdX) in MiB.
 dev_mb() { echo $(($(cat "/sys/block/$1/size") / 2048)); }
 
-# The three disks are there: the FC adapters' (by WWN) and the IDE one.
+# The three disks are there: a disk on each of the two FC hosts and the IDE disk at 0:0:0.
+# (The FC hosts' fc_host names come only after the scan of their 8 x 128 targets.)
 all_disks() {
-	local f1 f2 i
-	f1=$(fc_host_of "$FC_PORT") && f2=$(fc_host_of "$FC2_PORT") && i=$(hosts_of_class "$IDE_CLASS") &&
-		[ -n "$i" ] && disk_of_host "$f1" >/dev/null && disk_of_host "$f2" >/dev/null &&
-		disk_of_host "$i" >/dev/null
+	local h n=0 i
+	for h in $(hosts_of_class "$FC_CLASS"); do
+		disk_of_host "$h" >/dev/null && n=$((n + 1))
+	done
+	i=$(hosts_of_class "$IDE_CLASS")
+	[ "$n" = 2 ] && [ -n "$i" ] && disk_at "$i:0:0:0" >/dev/null
+}
+
+# The FC hosts are fully set up: both fc_hosts with the engine's port names and their rports.
+fc_ready() {
+	local f1 f2
+	f1=$(fc_host_of "$FC_PORT") && f2=$(fc_host_of "$FC2_PORT") &&
+		[ -d "/sys/class/fc_remote_ports/rport-$f1:0-0" ] &&
+		[ -d "/sys/class/fc_remote_ports/rport-$f2:0-0" ]
+}
+
+# Prints the sd name of the FC disk of $1 MiB, or nothing.
+fc_disk_mb() {
+	local h d
+	for h in $(hosts_of_class "$FC_CLASS"); do
+		d=$(disk_of_host "$h") && [ "$(dev_mb "$d")" = "$1" ] && { echo "$d"; return 0; }
+	done
+	return 1
 }
 
 # Writes a random pattern of $2 MiB over /dev/$1 (direct), reads it back and compares.
@@ -78,4 +98,13 @@ pattern_check() {
 	got=$(dd if="/dev/$1" bs=1M iflag=direct 2>/dev/null | md5sum)
 	[ "$got" = "$want" ] || fail "read-back of $1 differs"
 	rm -f /tmp/pat
+}
+
+# Block 8 of each disk holds the marker 80-unbind wrote.
+markers_ok() {
+	local i
+	i=$(hosts_of_class "$IDE_CLASS")
+	dd if="/dev/$(fc_disk_mb "$FC_MB")" bs=512 skip=8 count=1 2>/dev/null | grep -q HVRS-RELOAD-FC1 &&
+		dd if="/dev/$(fc_disk_mb "$FC2_MB")" bs=512 skip=8 count=1 2>/dev/null | grep -q HVRS-RELOAD-FC2 &&
+		dd if="/dev/$(disk_at "$i:0:0:0")" bs=512 skip=8 count=1 2>/dev/null | grep -q HVRS-RELOAD-IDE
 }
