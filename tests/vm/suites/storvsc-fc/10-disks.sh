@@ -8,8 +8,12 @@
 . /tests/lib.sh
 . /tests/suites/storvsc-fc/config.sh
 use_stack
+# Every load (ours and mdev's) with async_probe: modprobe would otherwise wait in
+# do_init_module() for the asynchronous probes, whose FC scans of 8 x 128 targets take minutes
+# under TCG, and the hung-task detector would report it.
+mkdir -p /etc/modprobe.d && echo 'options hv_storvsc async_probe=1' >/etc/modprobe.d/hvrs-storvsc-fc.conf
 lsmod | grep -q '^hv_vmbus ' || must modprobe hv_vmbus
-lsmod | grep -q '^hv_storvsc ' || must modprobe hv_storvsc
+lsmod | grep -q '^hv_storvsc ' || must modprobe hv_storvsc async_probe=1
 wait_for 100 all_disks ||
 	fail "disks did not appear: $(ls /sys/block) $(dmesg | grep -iE 'storvsc|scsi|sd ' | tail -n 20)"
 [ "$(hosts_of_class "$FC_CLASS" | wc -l)" = 2 ] || fail "FC hosts: $(hosts_of_class "$FC_CLASS")"

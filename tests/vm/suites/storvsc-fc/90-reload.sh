@@ -17,7 +17,8 @@ for d in /sys/bus/vmbus/devices/*; do
 		;;
 	esac
 done
-must modprobe hv_storvsc
+# async_probe: see 10-disks.
+must modprobe hv_storvsc async_probe=1
 wait_for 300 'all_disks && fc_ready' || fail "disks or FC hosts did not come back: $(ls /sys/block /sys/class/fc_host)"
 markers_ok || fail "a disk lost its marker after the reload"
 [ "$(cat "/sys/class/fc_host/host$(fc_host_of "$FC2_PORT")/node_name")" = "$FC2_NODE" ] ||
