@@ -1,8 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # rmmod and modprobe hv_storvsc (the run's stack): every host, fc_host and rport goes and comes
-# back, with the WWNs and the data written by 80-unbind; then kmemleak (when the kernel has it)
-# must find nothing.
+# back, with the WWNs and the data written by 80-unbind; then kmemleak must find nothing.
 . /tests/lib.sh
 . /tests/suites/storvsc-fc/config.sh
 use_stack
@@ -24,14 +23,5 @@ markers_ok || fail "a disk lost its marker after the reload"
 [ "$(cat "/sys/class/fc_host/host$(fc_host_of "$FC2_PORT")/node_name")" = "$FC2_NODE" ] ||
 	fail "the second adapter's node_name after the reload"
 echo "unloaded and loaded; fc_hosts $(ls /sys/class/fc_host | tr '\n' ' ')rports $(ls /sys/class/fc_remote_ports | tr '\n' ' ')"
-if [ -e /sys/kernel/debug/kmemleak ]; then
-	# kmemleak reports objects older than 5 s, after two scans.
-	sleep 6
-	echo scan >/sys/kernel/debug/kmemleak
-	echo scan >/sys/kernel/debug/kmemleak
-	if grep -q unreferenced /sys/kernel/debug/kmemleak; then
-		head -40 /sys/kernel/debug/kmemleak
-		fail "kmemleak found leaks"
-	fi
-fi
+check_kmemleak
 check_dmesg_clean
