@@ -179,6 +179,15 @@ storvsc_run() { # stack [vstor]
 }
 storvsc_run c
 storvsc_run c 5.1
+# hv_storvsc with the engine's storvsp offered as two synthetic FC adapters (primary and
+# secondary port active) and an IDE accelerator: the disks, the FC transport class (fc_host
+# WWNs, one remote port each), C's FC transfer limit, the IDE target from the instance GUID,
+# unbind/bind and reload.
+storvsc_fc_run() { # stack
+	vm_cmd "storvsc-fc@$1" "$here/run-vm-engine.sh" --suite storvsc-fc --name "storvsc-fc@$1" \
+		--stack "$1" --qemu "$hvq" --smp 2 --timeout 1500 --append hvrs.test_timeout=400
+}
+storvsc_fc_run c
 # hv_utils' acceptance suites (issue 7) with the C reference stack (hvrs.stack=c): heartbeat,
 # time sync and the PTP clock, KVP and VSS with the unmodified daemons, malformed IC messages,
 # hibernate refused without S4, rmmod; the hibernate uevent of a guest with S4; then a
@@ -286,6 +295,7 @@ fcopy_run rust
 # Our hv_storvsc with the same suite (the primary channel only until subchannels land).
 storvsc_run rust
 storvsc_run rust 5.1
+storvsc_fc_run rust
 # Ours only: the host rescinds a subchannel, then the controller, with requests in flight; the
 # subchannel's requests go out again on the primary channel, and the controller must go away without
 # hanging. The C driver of 7.2 waits for answers that never come (seen here: the controller

@@ -311,6 +311,11 @@ pub trait Driver {
     /// Whether the driver takes the hv_sock channels (only `hv_sock` does).
     const HVSOCK: bool = false;
 
+    /// Whether the driver core may bind the driver's devices asynchronously
+    /// (`PROBE_PREFER_ASYNCHRONOUS`, as `hv_storvsc` asks): a long probe (a SCSI host scan)
+    /// then holds up neither module loading nor the probes of other devices.
+    const PROBE_PREFER_ASYNCHRONOUS: bool = false;
+
     /// Binds the driver to `dev`; `id_info` is the matching table entry's information, `None`
     /// for a device matched through `new_id` or `driver_override`.
     fn probe<'bound>(
@@ -364,6 +369,11 @@ unsafe impl<T: Driver + 'static> driver::RegistrationOps for Adapter<T> {
             (*raw).driver.mod_name = name.as_char_ptr();
             (*raw).driver.owner = module.as_ptr();
             (*raw).driver.bus = bus::BUS.get();
+            (*raw).driver.probe_type = if T::PROBE_PREFER_ASYNCHRONOUS {
+                bindings::probe_type_PROBE_PREFER_ASYNCHRONOUS
+            } else {
+                bindings::probe_type_PROBE_DEFAULT_STRATEGY
+            };
             (*raw).probe = Some(Self::probe_callback);
             (*raw).remove = Some(Self::remove_callback);
             (*raw).id_table = T::ID_TABLE.as_ptr();

@@ -72,6 +72,8 @@ pub(crate) struct HostLimits {
     pub(crate) nr_hw_queues: u32,
     /// `can_queue`: commands per hardware queue.
     pub(crate) can_queue: i32,
+    /// A synthetic FC adapter: the host gets the FC transport class (`transportt`).
+    pub(crate) fc: bool,
 }
 
 /// What the driver needs of a command to build its request (`struct hvrs_scsi_cmd_info`).
@@ -130,6 +132,10 @@ extern "C" {
     fn hvrs_scsi_add_device(host: *mut RawHost, channel: u32, id: u32, lun: u64) -> c_int;
     fn hvrs_storvsc_host_remove(host: *mut RawHost);
     fn hvrs_scsi_host_put(host: *mut RawHost);
+    fn hvrs_storvsc_fc_attach() -> c_int;
+    fn hvrs_storvsc_fc_release();
+    fn hvrs_storvsc_fc_add_rport(host: *mut RawHost, node_name: u64, port_name: u64) -> c_int;
+    fn hvrs_storvsc_fc_set_names(host: *mut RawHost, node_name: u64, port_name: u64);
     fn hvrs_storvsc_queue_host_scan(host: *mut RawHost);
     fn hvrs_storvsc_queue_lun_work(host: *mut RawHost, remove: bool, tgt: u8, lun: u8) -> bool;
 
@@ -314,6 +320,41 @@ unsafe extern "C" fn hvrs_storvsc_sdev_configure(rust: *const c_void, sdev: *mut
     }
 }
 
+/// The FC transport class of the module (`fc_transport_template`): attached by
+/// [`FcTransport::attach`] before the driver registers, released on drop, after the driver
+/// is unregistered.
+///
+/// # Invariants
+///
+/// `hvrs_storvsc_fc_attach()` succeeded and `hvrs_storvsc_fc_release()` was not called yet;
+/// there is one such object (the module's): a second attach fails with [`EBUSY`].
+pub(crate) struct FcTransport(());
+
+impl FcTransport {
+    /// Attaches the FC transport class with the node and port name attributes of `fc_host`
+    /// (`fc_attach_transport()`).
+    ///
+    /// # Errors
+    ///
+    /// [`ENODEV`] if the transport could not be attached, [`EBUSY`] if it is attached.
+    pub(crate) fn attach() -> Result<Self> {
+        // SAFETY: No preconditions: the shim refuses a second attach, and hosts only use the
+        // template once it is set.
+        kernel::error::to_result(unsafe { hvrs_storvsc_fc_attach() })?;
+        // INVARIANT: Attached, not released.
+        Ok(Self(()))
+    }
+}
+
+impl Drop for FcTransport {
+    fn drop(&mut self) {
+        // SAFETY: Attached (type invariant). The module drops this after its driver
+        // registration, so every host that used the template was removed and put
+        // (`fc_release_transport()`).
+        unsafe { hvrs_storvsc_fc_release() }
+    }
+}
+
 /// A SCSI host: a reference to a `struct Scsi_Host` of our template, put on drop.
 ///
 /// # Invariants
@@ -359,6 +400,15 @@ impl ScsiHost {
     pub(crate) fn queue_host_scan(&self) {
         // SAFETY: The host is alive (type invariant).
         unsafe { hvrs_storvsc_queue_host_scan(self.ptr.as_ptr()) }
+    }
+
+    /// Sets the fc_host's node and port names of an FC host whose remote port was added
+    /// (an unsolicited FCHBA_DATA, `storvsc_on_receive()`), in any context; does nothing on
+    /// other hosts.
+    pub(crate) fn fc_set_names(&self, node_name: u64, port_name: u64) {
+        // SAFETY: The host is alive (type invariant); the function only writes two fields of
+        // an fc_host that lives as long as the host.
+        unsafe { hvrs_storvsc_fc_set_names(self.ptr.as_ptr(), node_name, port_name) }
     }
 
     /// Queues `work` for LUN `lun` of target `target`, in any context; returns `false` if it
@@ -428,6 +478,21 @@ impl AddedHost {
         unsafe { hvrs_scsi_scan_host(self.driver.host().ptr.as_ptr()) }
     }
 
+    /// For a host added with [`HostLimits::fc`]: sets the fc_host's node and port names and
+    /// adds the adapter's remote port, a dummy initiator (`fc_remote_port_add()`), which the
+    /// removal deletes; does nothing on other hosts. May sleep.
+    ///
+    /// # Errors
+    ///
+    /// [`ENOMEM`] if the remote port could not be added.
+    pub(crate) fn fc_add_rport(&self, node_name: u64, port_name: u64) -> Result {
+        // SAFETY: The host is added (type invariant); process context.
+        let ret = unsafe {
+            hvrs_storvsc_fc_add_rport(self.driver.host().ptr.as_ptr(), node_name, port_name)
+        };
+        kernel::error::to_result(ret)
+    }
+
     /// Adds the device at `channel:id:lun` (`scsi_add_device()`); may sleep.
     ///
     /// # Errors
@@ -442,8 +507,9 @@ impl AddedHost {
 }
 
 impl Drop for AddedHost {
-    /// Destroys the error workqueue and removes the host; every command has completed when
-    /// this returns.
+    /// Deletes an FC host's remote port and removes its fc_host, destroys the error workqueue
+    /// and removes the host (`storvsc_remove()`); every command has completed when this
+    /// returns.
     fn drop(&mut self) {
         let host = self.driver.host().ptr.as_ptr();
         // SAFETY: The host was added (type invariant); process context.

@@ -28,8 +28,15 @@
 //! `ring_avail_percent_lowater` % free ([`Channels::outgoing`]). A rescinded subchannel's
 //! commands in flight are sent again on another channel.
 //!
-//! Not implemented yet: the FC transport class (`fc_host` WWN attributes), hibernation,
-//! NUMA locality of the channel choice.
+//! The synthetic FC adapter is a host of the FC transport class, as in C: the module attaches
+//! the class (`fc_attach_transport()`, with the `fc_host` node and port name attributes) before
+//! the driver registers and releases it after; an FC host gets C's FC limits (255 LUNs, 128
+//! targets, 8 channels, transfers of at most 512 KiB), the node and port WWNs of the active
+//! port from FCHBA_DATA as its `fc_host` names, and one remote port (a dummy initiator),
+//! deleted with the `fc_host` before the host is removed. An IDE controller has one channel
+//! and one disk, added at the target that bytes 4 and 5 of the instance GUID name.
+//!
+//! Not implemented yet: hibernation, NUMA locality of the channel choice.
 
 // Unsafe code is only in `scsi`, the wrapper of the SCSI midlayer.
 #![deny(unsafe_code)]
@@ -77,8 +84,8 @@ use vmbus::{
 use zerocopy::IntoBytes;
 
 use scsi::{
-    dma_dir, params, AddedHost, CmdInfo, HostDriver, HostLimits, Inflight, QueueStatus,
-    ResetStatus, ScsiCmnd, ScsiDevice, ScsiHost,
+    dma_dir, params, AddedHost, CmdInfo, FcTransport, HostDriver, HostLimits, Inflight,
+    QueueStatus, ResetStatus, ScsiCmnd, ScsiDevice, ScsiHost,
 };
 
 /// `STORVSC_LOGGING_ERROR`: [`params::logging_level`] of error messages.
@@ -260,9 +267,10 @@ pub(crate) struct StorDevice {
     version: Atomic<u32>,
     /// Set when the device goes away: no new requests (`destroy`).
     destroy: Atomic<bool>,
-    /// The active port's WWN of an FC adapter (`port_name`); kept, not shown yet (no FC
-    /// transport class).
-    wwn: Atomic<u64>,
+    /// The active port's node WWN of an FC adapter (`node_name`), the `fc_host` node name.
+    node_name: Atomic<u64>,
+    /// The active port's port WWN of an FC adapter (`port_name`), the `fc_host` port name.
+    port_name: Atomic<u64>,
     /// The waiter of the initialization request in progress (`init_request`).
     #[pin]
     init_waiter: IrqSpinLock<Option<Arc<Waiter>>>,
@@ -391,15 +399,23 @@ impl StorDevice {
         Ok((max_transfer, multi_channel.then_some(max_channels)))
     }
 
-    /// Keeps the active port's WWN of an FC adapter (`cache_wwn()`).
+    /// Keeps the active port's node and port WWNs of an FC adapter (`cache_wwn()`): the
+    /// primary port's if `primary_active`, else the secondary port's.
     fn cache_wwn(&self, reply: &VstorPacket) {
         let wwn = reply.wwn();
-        let port = if wwn.primary_active != 0 {
-            wwn.primary_port_wwn
+        let (node, port) = if wwn.primary_active != 0 {
+            (wwn.primary_node_wwn, wwn.primary_port_wwn)
         } else {
-            wwn.secondary_port_wwn
+            (wwn.secondary_node_wwn, wwn.secondary_port_wwn)
         };
-        self.wwn.store(u64::from_be_bytes(port), Relaxed);
+        // `wwn_to_u64()`: big-endian.
+        self.node_name.store(u64::from_be_bytes(node), Relaxed);
+        self.port_name.store(u64::from_be_bytes(port), Relaxed);
+    }
+
+    /// The cached (node, port) WWNs.
+    fn wwns(&self) -> (u64, u64) {
+        (self.node_name.load(Relaxed), self.port_name.load(Relaxed))
     }
 
     /// Sets how many subchannels the driver wants (`num_sc`): `min(online CPUs - 1,
@@ -626,7 +642,11 @@ impl StorDevice {
             VstorOperation::REMOVE_DEVICE | VstorOperation::ENUMERATE_BUS => {
                 self.host.queue_host_scan();
             }
-            VstorOperation::FCHBA_DATA => self.cache_wwn(pkt),
+            VstorOperation::FCHBA_DATA => {
+                self.cache_wwn(pkt);
+                let (node, port) = self.wwns();
+                self.host.fc_set_names(node, port);
+            }
             _ => {}
         }
     }
@@ -1072,6 +1092,9 @@ impl driver::Driver for HvStorvsc {
     type IdInfo = Kind;
     type Data<'bound> = StorData<'bound>;
     const ID_TABLE: driver::IdTable<Kind> = &VMBUS_TABLE;
+    // As C: the probe scans the host (synchronously: no CONFIG_SCSI_SCAN_ASYNC), which takes
+    // long for FC's 8 channels of 128 targets.
+    const PROBE_PREFER_ASYNCHRONOUS: bool = true;
 
     fn probe<'bound>(
         dev: &'bound Device<Core<'_>>,
@@ -1163,7 +1186,8 @@ impl HvStorvsc {
                 inflight: Inflight::new(nr_hw_queues, can_queue)?,
                 version: Atomic::new(0),
                 destroy: Atomic::new(false),
-                wwn: Atomic::new(0),
+                node_name: Atomic::new(0),
+                port_name: Atomic::new(0),
                 init_waiter <- vmbus::new_irq_spinlock!(None, c"storvsc::init"),
                 reset_waiter <- vmbus::new_irq_spinlock!(None, c"storvsc::reset"),
                 drained <- Completion::new(),
@@ -1219,6 +1243,7 @@ impl HvStorvsc {
             sg_tablesize: (max_xfer / HV_PAGE) + 1,
             nr_hw_queues,
             can_queue: can_queue as i32,
+            fc: kind == Kind::Fc,
         };
         dev_dbg!(
             kdev,
@@ -1238,12 +1263,41 @@ impl HvStorvsc {
         } else {
             added.scan();
         }
+        if kind == Kind::Fc {
+            let (node, port) = stor.wwns();
+            added.fc_add_rport(node, port)?;
+        }
         Ok(data)
     }
 }
 
-vmbus::module_vmbus_driver! {
-    type: HvStorvsc,
+/// The module: the FC transport class and the driver (`storvsc_drv_init()`).
+#[pin_data]
+struct HvStorvscModule {
+    /// The driver's registration; unregistered first (fields drop in order), so no host
+    /// uses the FC transport any more when it is released.
+    #[pin]
+    driver: kernel::driver::Registration<driver::Adapter<HvStorvsc>>,
+    /// The FC transport class of the FC adapters' hosts (`fc_transport_template`).
+    _fc: FcTransport,
+}
+
+impl kernel::InPlaceModule for HvStorvscModule {
+    fn init(module: &'static kernel::ThisModule) -> impl PinInit<Self, Error> {
+        // The transport is attached before the driver registers (a probe may run at once),
+        // and released if the registration fails.
+        try_pin_init!(Self {
+            _fc: FcTransport::attach()?,
+            driver <- kernel::driver::Registration::new(
+                <Self as kernel::ModuleMetadata>::NAME,
+                module,
+            ),
+        })
+    }
+}
+
+module! {
+    type: HvStorvscModule,
     name: "hv_storvsc",
     authors: ["hv-rs developers"],
     description: "Microsoft Hyper-V virtual storage driver (Rust)",

@@ -5,7 +5,9 @@
  * scsi_host_template whose callbacks call into Rust, the host's error workqueue with the
  * rescan and LUN-removal work of the C driver, and accessors of struct Scsi_Host, struct
  * scsi_cmnd and struct scsi_device for the Rust wrapper (drivers/scsi/storvsc/scsi.rs), since
- * the kernel crate has no SCSI bindings. Semantics follow drivers/scsi/storvsc_drv.c.
+ * the kernel crate has no SCSI bindings; and, for the synthetic FC adapter, the FC transport
+ * class (fc_attach_transport() at module init, the fc_host WWNs and the one remote port).
+ * Semantics follow drivers/scsi/storvsc_drv.c.
  */
 #include <linux/blk-mq.h>
 #include <linux/dma-mapping.h>
@@ -21,6 +23,7 @@
 #include <scsi/scsi_device.h>
 #include <scsi/scsi_devinfo.h>
 #include <scsi/scsi_host.h>
+#include <scsi/scsi_transport_fc.h>
 
 static int logging_level = 1;
 module_param(logging_level, int, 0644);
@@ -109,6 +112,10 @@ struct hvrs_storvsc_host {
 	struct workqueue_struct *handle_error_wq;
 	spinlock_t wq_lock;
 	struct work_struct host_scan_work;
+#if IS_ENABLED(CONFIG_SCSI_FC_ATTRS)
+	/* The FC remote port of storvsc_probe(); NULL until added, and on other hosts. */
+	struct fc_rport *rport;
+#endif
 };
 
 /* struct storvsc_scan_work */
@@ -266,6 +273,8 @@ struct hvrs_scsi_limits {
 	unsigned int sg_tablesize;
 	unsigned int nr_hw_queues;
 	int can_queue;
+	/* A synthetic FC adapter: the host gets the FC transport (SFC_GUID in storvsc_probe()). */
+	bool fc;
 };
 
 struct Scsi_Host *hvrs_storvsc_host_alloc(void);
@@ -279,8 +288,92 @@ int hvrs_scsi_add_device(struct Scsi_Host *host, unsigned int channel, unsigned 
 			 u64 lun);
 void hvrs_storvsc_host_remove(struct Scsi_Host *host);
 void hvrs_scsi_host_put(struct Scsi_Host *host);
+int hvrs_storvsc_fc_attach(void);
+void hvrs_storvsc_fc_release(void);
+int hvrs_storvsc_fc_add_rport(struct Scsi_Host *host, u64 node_name, u64 port_name);
+void hvrs_storvsc_fc_set_names(struct Scsi_Host *host, u64 node_name, u64 port_name);
 void hvrs_storvsc_queue_host_scan(struct Scsi_Host *host);
 bool hvrs_storvsc_queue_lun_work(struct Scsi_Host *host, bool remove, u8 tgt_id, u8 lun);
+
+#if IS_ENABLED(CONFIG_SCSI_FC_ATTRS)
+/* The FC transport of storvsc_drv_init(): set on the hosts of synthetic FC adapters. */
+static struct scsi_transport_template *fc_transport_template;
+
+static struct fc_function_template fc_transport_functions = {
+	.show_host_node_name = 1,
+	.show_host_port_name = 1,
+};
+#endif
+
+/* storvsc_drv_init(): attaches the FC transport class before the driver registers. */
+int hvrs_storvsc_fc_attach(void)
+{
+#if IS_ENABLED(CONFIG_SCSI_FC_ATTRS)
+	if (fc_transport_template)
+		return -EBUSY;
+	fc_transport_template = fc_attach_transport(&fc_transport_functions);
+	if (!fc_transport_template)
+		return -ENODEV;
+#endif
+	return 0;
+}
+
+/* storvsc_drv_exit() (and a failed registration): after the driver is unregistered. */
+void hvrs_storvsc_fc_release(void)
+{
+#if IS_ENABLED(CONFIG_SCSI_FC_ATTRS)
+	fc_release_transport(fc_transport_template);
+	fc_transport_template = NULL;
+#endif
+}
+
+static bool __maybe_unused hvrs_host_is_fc(struct Scsi_Host *host)
+{
+#if IS_ENABLED(CONFIG_SCSI_FC_ATTRS)
+	return fc_transport_template && host->transportt == fc_transport_template;
+#else
+	return false;
+#endif
+}
+
+/*
+ * storvsc_probe() after the scan, for an FC host: the WWNs cached from FCHBA_DATA become the
+ * fc_host's node and port names, and the one remote port is added (a dummy initiator: the
+ * transport scans nothing for it).
+ */
+int hvrs_storvsc_fc_add_rport(struct Scsi_Host *host, u64 node_name, u64 port_name)
+{
+#if IS_ENABLED(CONFIG_SCSI_FC_ATTRS)
+	struct fc_rport_identifiers ids = {
+		.roles = FC_PORT_ROLE_FCP_DUMMY_INITIATOR,
+	};
+	struct fc_rport *rport;
+
+	if (!hvrs_host_is_fc(host))
+		return 0;
+	fc_host_node_name(host) = node_name;
+	fc_host_port_name(host) = port_name;
+	rport = fc_remote_port_add(host, 0, &ids);
+	if (!rport)
+		return -ENOMEM;
+	WRITE_ONCE(hvrs_host(host)->rport, rport);
+#endif
+	return 0;
+}
+
+/*
+ * An unsolicited FCHBA_DATA (storvsc_on_receive()): the new names, once the fc_host exists
+ * (C writes them unconditionally; before scsi_add_host() its fc_host is not allocated).
+ */
+void hvrs_storvsc_fc_set_names(struct Scsi_Host *host, u64 node_name, u64 port_name)
+{
+#if IS_ENABLED(CONFIG_SCSI_FC_ATTRS)
+	if (!hvrs_host_is_fc(host) || !READ_ONCE(hvrs_host(host)->rport))
+		return;
+	fc_host_node_name(host) = node_name;
+	fc_host_port_name(host) = port_name;
+#endif
+}
 
 /* scsi_host_alloc() with the error workqueue of storvsc_probe(). */
 struct Scsi_Host *hvrs_storvsc_host_alloc(void)
@@ -334,6 +427,10 @@ int hvrs_scsi_add_host(struct Scsi_Host *host, struct device *parent,
 	if (lim->nr_hw_queues)
 		host->nr_hw_queues = lim->nr_hw_queues;
 	host->can_queue = lim->can_queue;
+#if IS_ENABLED(CONFIG_SCSI_FC_ATTRS)
+	if (lim->fc)
+		host->transportt = fc_transport_template;
+#endif
 	return scsi_add_host(host, parent);
 }
 
@@ -361,9 +458,23 @@ static void hvrs_storvsc_destroy_wq(struct hvrs_storvsc_host *h)
 		destroy_workqueue(wq);
 }
 
-/* storvsc_remove(): the error workqueue goes first, then the host. */
+/*
+ * storvsc_remove(): an FC host's remote port and fc_host go first, then the error workqueue,
+ * then the host. (A probe that failed adding the remote port removes the fc_host too, which C
+ * leaves to scsi_remove_host().)
+ */
 void hvrs_storvsc_host_remove(struct Scsi_Host *host)
 {
+#if IS_ENABLED(CONFIG_SCSI_FC_ATTRS)
+	if (hvrs_host_is_fc(host)) {
+		struct fc_rport *rport = hvrs_host(host)->rport;
+
+		WRITE_ONCE(hvrs_host(host)->rport, NULL);
+		if (rport)
+			fc_remote_port_delete(rport);
+		fc_remove_host(host);
+	}
+#endif
 	hvrs_storvsc_destroy_wq(hvrs_host(host));
 	scsi_remove_host(host);
 }

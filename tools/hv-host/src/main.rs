@@ -41,6 +41,7 @@ fn usage() -> ExitCode {
          device SPEC: KIND[,name=N][,class=GUID][,instance=GUID][,mmio=MB][,flags=N][,mnf=on]\n\
          \x20            [,dedicated=off][,versions=3.0,1.0][,interval=MS]\n\
          \x20            scsi: [,vstor=X.Y][,vstor_min=X.Y][,subchannels=N][,max_transfer=BYTES]\n\
+         \x20                  [,bus=scsi|fc|ide][,wwpn=HEX16][,wwnn=HEX16][,fc_active=primary|secondary]\n\
          KIND: echo heartbeat shutdown timesync kvp vss fcopy scsi dm\n\
          disk SPEC: lun=N[,target=N][,path=N],ram=SIZE|file=PATH[,size=SIZE][,block=512]\n\
          \x20          [,pblock=4096][,serial=S][,ro=on][,wce=off][,scsi=DEVICE]"

@@ -1419,3 +1419,190 @@ fn bogus_completions_are_sent_on_request() {
     exec(&mut w, relid, 0, &[0; 6], DataDirection::UNKNOWN, None);
     w.assert_no_errors();
 }
+
+/// The class and instance GUIDs the engine offered for the device's primary channel.
+fn offered_guids(w: &World, relid: u32) -> (hv_proto::guid::Guid, hv_proto::guid::Guid) {
+    let o = &w.offers[&relid].offer;
+    (o.if_type, o.if_instance)
+}
+
+/// FCHBA_DATA after QUERY_PROPERTIES, as `storvsc_channel_init()` sends it for `SFC_GUID`.
+fn fchba(w: &mut World, relid: u32) -> (VstorPacket, usize) {
+    op(
+        w,
+        relid,
+        VMBUS_RQST_INIT,
+        &VstorPacket::request(VstorOperation::FCHBA_DATA),
+    )
+}
+
+/// Runs `storvsc_channel_init()` up to QUERY_PROPERTIES (the FC step comes next).
+fn init_to_properties(w: &mut World, relid: u32) -> VmstorageChannelProperties {
+    for p in [
+        VstorPacket::request(VstorOperation::BEGIN_INITIALIZATION),
+        VstorPacket::query_protocol_version(VmstorProtocolVersion::WIN10),
+    ] {
+        let (r, _) = op(w, relid, VMBUS_RQST_INIT, &p);
+        assert_eq!({ r.status }, 0);
+    }
+    let (r, _) = op(
+        w,
+        relid,
+        VMBUS_RQST_INIT,
+        &VstorPacket::request(VstorOperation::QUERY_PROPERTIES),
+    );
+    assert_eq!({ r.status }, 0);
+    r.properties()
+}
+
+#[test]
+fn fc_adapter_is_offered_and_answers_fchba_data() {
+    // `bus=fc`: the synthetic FC class, the configured WWNs in the primary slot.
+    let mut w = world(
+        "scsi,name=fc,bus=fc,wwpn=c0:03:ff:00:00:ff:ff:00,wwnn=0xc003ff0000ffff01",
+        &["lun=0,ram=1M"],
+    );
+    let relid = w.relid("fc");
+    let (class, _) = offered_guids(&w, relid);
+    assert_eq!(class, hv_proto::guid::HV_SYNTHFC);
+    assert_eq!(w.open(relid, 10, 10), Some(0));
+    let props = init_to_properties(&mut w, relid);
+    // FC adapters have multi-channel like SCSI ones.
+    assert_eq!({ props.flags } & STORAGE_CHANNEL_SUPPORTS_MULTI_CHANNEL, 1);
+    let (r, size) = fchba(&mut w, relid);
+    assert_eq!({ r.operation }, VstorOperation::COMPLETE_IO);
+    assert_eq!({ r.status }, 0);
+    assert_eq!(size, size_of::<VstorPacket>());
+    let wwn = r.wwn();
+    assert_eq!(wwn.primary_active, 1);
+    assert_eq!(
+        u64::from_be_bytes(wwn.primary_port_wwn),
+        0xc003_ff00_00ff_ff00
+    );
+    assert_eq!(
+        u64::from_be_bytes(wwn.primary_node_wwn),
+        0xc003_ff00_00ff_ff01
+    );
+    // The inactive port has other names.
+    assert_ne!(wwn.secondary_port_wwn, wwn.primary_port_wwn);
+    let (r, _) = op(
+        &mut w,
+        relid,
+        VMBUS_RQST_INIT,
+        &VstorPacket::request(VstorOperation::END_INITIALIZATION),
+    );
+    assert_eq!({ r.status }, 0);
+    let st = w.cmd("dev fc status");
+    assert!(st.lines.contains(&"bus=fc".to_string()), "{st:?}");
+    assert!(st.lines.contains(&"state=Ready".to_string()), "{st:?}");
+    assert!(
+        st.lines.contains(
+            &"wwpn=0xc003ff0000ffff00 wwnn=0xc003ff0000ffff01 active=primary".to_string()
+        ),
+        "{st:?}"
+    );
+    // The disk works on the FC adapter.
+    let s = exec(&mut w, relid, 0, &[0x00; 6], DataDirection::UNKNOWN, None);
+    assert_eq!(s.srb_status, SUCCESS);
+    w.assert_no_errors();
+
+    // The secondary port active: `primary_active` 0, the WWNs in the secondary slot (what
+    // `cache_wwn()` then reads).
+    let mut w = world(
+        "scsi,bus=fc,wwpn=2000000000000001,wwnn=2000000000000002,fc_active=secondary",
+        &["lun=0,ram=1M"],
+    );
+    let relid = open_scsi(&mut w);
+    init_to_properties(&mut w, relid);
+    let wwn = fchba(&mut w, relid).0.wwn();
+    assert_eq!(wwn.primary_active, 0);
+    assert_eq!(
+        u64::from_be_bytes(wwn.secondary_port_wwn),
+        0x2000_0000_0000_0001
+    );
+    assert_eq!(
+        u64::from_be_bytes(wwn.secondary_node_wwn),
+        0x2000_0000_0000_0002
+    );
+    assert_ne!(wwn.primary_port_wwn, wwn.secondary_port_wwn);
+    w.assert_no_errors();
+
+    // Without configured WWNs they are derived from the instance: stable, port != node.
+    let mut w = world("scsi,bus=fc", &["lun=0,ram=1M"]);
+    let relid = open_scsi(&mut w);
+    init_to_properties(&mut w, relid);
+    let wwn = fchba(&mut w, relid).0.wwn();
+    assert_eq!(wwn.primary_active, 1);
+    assert_ne!(wwn.primary_port_wwn, [0; 8]);
+    assert_ne!(wwn.primary_port_wwn, wwn.primary_node_wwn);
+    w.assert_no_errors();
+
+    // Bad values are refused at parse time.
+    for bad in [
+        "scsi,bus=fcx",
+        "scsi,bus=fc,wwpn=123",
+        "scsi,fc_active=both",
+    ] {
+        assert!(parse_specs([bad]).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn fchba_data_on_a_scsi_controller_is_a_protocol_error() {
+    let mut w = world("scsi", &["lun=0,ram=1M"]);
+    let relid = open_scsi(&mut w);
+    init_to_properties(&mut w, relid);
+    let (r, _) = fchba(&mut w, relid);
+    assert_ne!({ r.status }, 0);
+    assert_eq!(w.errors().len(), 1, "{:?}", w.errors());
+    assert!(w.errors()[0].contains("FCHBA_DATA"), "{:?}", w.errors());
+}
+
+#[test]
+fn ide_controller_is_offered_with_its_target_in_the_instance() {
+    let mut w = world("scsi,name=ide,bus=ide", &["lun=0,ram=1M"]);
+    let relid = w.relid("ide");
+    let (class, instance) = offered_guids(&w, relid);
+    assert_eq!(class, hv_proto::guid::HV_IDE);
+    // `storvsc_probe()`: target = b[5] << 8 | b[4], here the disk's target 0.
+    assert_eq!(u16::from(instance.0[5]) << 8 | u16::from(instance.0[4]), 0);
+    assert_eq!(w.open(relid, 10, 10), Some(0));
+    let (v, props) = init(&mut w, relid, &linux_versions());
+    assert_eq!(v, VmstorProtocolVersion::WIN10.0);
+    // One channel: no multi-channel flag, so the guest asks for no subchannel.
+    assert_eq!({ props.flags }, 0);
+    assert_eq!({ props.max_channel_cnt }, 0);
+    let st = w.cmd("dev ide status");
+    assert!(st.lines.contains(&"bus=ide".to_string()), "{st:?}");
+    // I/O to the disk at 0:0:0 (what `scsi_add_device(host, 0, target, 0)` addresses).
+    let buf = Buf::new(&mut w, 0, 4096);
+    let data = pattern(9, 4096);
+    buf.write(&w, &data);
+    let s = exec(
+        &mut w,
+        relid,
+        0,
+        &rw10(0x2a, 8, 8),
+        DataDirection::WRITE,
+        Some(&buf),
+    );
+    assert_eq!(s.srb_status, SUCCESS);
+    let back = Buf::new(&mut w, 0, 4096);
+    let s = exec(
+        &mut w,
+        relid,
+        0,
+        &rw10(0x28, 8, 8),
+        DataDirection::READ,
+        Some(&back),
+    );
+    assert_eq!(s.srb_status, SUCCESS);
+    assert_eq!(back.read(&w), data);
+    w.assert_no_errors();
+
+    // An explicit instance is kept; a SCSI controller keeps the SCSI class.
+    let g = "12345678-0001-4000-8000-000000000001";
+    let specs = parse_specs([&format!("scsi,bus=ide,instance={g}") as &str, "scsi"]).unwrap();
+    assert_eq!(specs[0].instance, hv_proto::guid::Guid::parse(g).unwrap());
+    assert_eq!(specs[1].class, hv_proto::guid::HV_SCSI);
+}

@@ -9,7 +9,8 @@
 //! service versions the host offers, e.g. `3.0,1.0`), `interval` (heartbeat ms), `auto`
 //! (timesync sample period ms). Kind `scsi` ([`storvsp`]) adds `vstor` / `vstor_min` (VMSTOR
 //! versions accepted), `subchannels` (QUERY_PROPERTIES `max_channel_cnt`) and `max_transfer`
-//! (bytes); its disks come from `--disk` ([`storvsp::attach_disks`]) or the CLI. Kind `dm`
+//! (bytes), `bus` (`scsi`, `fc` or `ide`: the class offered, [`storvsp::Bus`]), and for FC
+//! `wwpn` / `wwnn` (16 hex digits) and `fc_active` (`primary` or `secondary`); its disks come from `--disk` ([`storvsp::attach_disks`]) or the CLI. Kind `dm`
 //! ([`dm`], Dynamic Memory) takes its accepted protocol versions from `versions` (default 2.0,
 //! 1.0, 0.3). netvsp becomes a further kind here.
 
@@ -211,6 +212,7 @@ impl DeviceSpec {
             },
             scsi: (kind == DeviceKind::Scsi).then(storvsp::ControllerHandle::default),
         };
+        let (mut class_set, mut instance_set) = (false, false);
         for p in parts {
             let (k, v) = p
                 .split_once('=')
@@ -222,8 +224,14 @@ impl DeviceSpec {
             };
             match k {
                 "name" => spec.name = v.to_string(),
-                "class" => spec.class = Guid::parse(v).ok_or(format!("bad GUID {v}"))?,
-                "instance" => spec.instance = Guid::parse(v).ok_or(format!("bad GUID {v}"))?,
+                "class" => {
+                    spec.class = Guid::parse(v).ok_or(format!("bad GUID {v}"))?;
+                    class_set = true;
+                }
+                "instance" => {
+                    spec.instance = Guid::parse(v).ok_or(format!("bad GUID {v}"))?;
+                    instance_set = true;
+                }
                 "mmio" => spec.mmio_mb = v.parse().map_err(|_| format!("bad mmio {v}"))?,
                 "flags" => {
                     spec.flags = ic::parse_u32(v)
@@ -245,6 +253,15 @@ impl DeviceSpec {
             }
         }
         if let Some(c) = &spec.scsi {
+            // `bus=fc|ide`: the class and (IDE) the instance of that controller type, unless
+            // given.
+            let bus = c.bus();
+            if !class_set {
+                spec.class = bus.class();
+            }
+            if let Some(i) = bus.default_instance(n).filter(|_| !instance_set) {
+                spec.instance = i;
+            }
             c.set_seed(&spec.instance);
         }
         Ok(spec)

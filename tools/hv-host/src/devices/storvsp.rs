@@ -21,7 +21,9 @@
 //!    8 extension of `vmscsi_request`, 18-byte sense);
 //! 3. QUERY_PROPERTIES: `max_transfer_bytes` (`max_transfer=`, default 256 KiB as OpenVMM) and,
 //!    from 5.1, the multi-channel flag with `max_channel_cnt` (`subchannels=`, default 8);
-//! 4. (synthetic FC only) FCHBA_DATA: port and node WWNs;
+//! 4. (synthetic FC only, `bus=fc`) FCHBA_DATA: the adapter's port and node WWNs in the
+//!    primary or the secondary slot of `struct hv_fc_wwn_packet` (`wwpn=`, `wwnn=`,
+//!    `fc_active=`; `cache_wwn()` takes the active one), a protocol error on other buses;
 //! 5. END_INITIALIZATION;
 //! 6. CREATE_SUB_CHANNELS(n) (`handle_multichannel_storage()`): n ≤ `max_channel_cnt`; the host
 //!    completes it, then offers n subchannels with `sub_channel_index` 1..=n, which the guest
@@ -111,9 +113,93 @@ pub fn parse_vstor(s: &str) -> Option<u16> {
     ))
 }
 
+/// The controller type the back end is offered as (`bus=`): the class GUID of the offer and
+/// what the session allows (`storvsc_probe()`'s `SCSI_GUID`, `IDE_GUID`, `SFC_GUID`).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum Bus {
+    /// Synthetic SCSI controller (`HV_SCSI_GUID`).
+    #[default]
+    Scsi,
+    /// Synthetic Fibre Channel adapter (`HV_SYNTHFC_GUID`): FCHBA_DATA answers with WWNs.
+    Fc,
+    /// IDE accelerator (`HV_IDE_GUID`): one disk, whose target the guest takes from bytes 4
+    /// and 5 of the instance GUID; no multi-channel by default.
+    Ide,
+}
+
+impl Bus {
+    /// Parses `scsi`, `fc` or `ide`.
+    pub fn parse(s: &str) -> Option<Bus> {
+        Some(match s {
+            "scsi" => Bus::Scsi,
+            "fc" => Bus::Fc,
+            "ide" => Bus::Ide,
+            _ => return None,
+        })
+    }
+
+    /// Returns the bus's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Bus::Scsi => "scsi",
+            Bus::Fc => "fc",
+            Bus::Ide => "ide",
+        }
+    }
+
+    /// Returns the class GUID offered (`hyperv.h`).
+    pub fn class(self) -> Guid {
+        match self {
+            Bus::Scsi => hv_proto::guid::HV_SCSI,
+            Bus::Fc => hv_proto::guid::HV_SYNTHFC,
+            Bus::Ide => hv_proto::guid::HV_IDE,
+        }
+    }
+
+    /// Returns the default instance GUID of the `n`-th controller of this bus, or `None` to
+    /// keep the kind's. IDE: the guest's target is `data2` (bytes 4 and 5, little-endian), 0.
+    pub fn default_instance(self, n: u32) -> Option<Guid> {
+        (self == Bus::Ide).then(|| {
+            Guid::from_fields(
+                0x4856_1de0,
+                0,
+                0x4000 | (n as u16 & 0x0fff),
+                [0x80, 0, 0, 0, 0, 0, 0x1d, n as u8],
+            )
+        })
+    }
+}
+
+/// The WWNs of a synthetic FC adapter (FCHBA_DATA, `struct hv_fc_wwn_packet`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct FcWwns {
+    /// The port WWN of the active port (`wwpn=`, 16 hex digits).
+    pub port: Option<u64>,
+    /// The node WWN of the active port (`wwnn=`).
+    pub node: Option<u64>,
+    /// The active port is the secondary one (`fc_active=secondary`): `primary_active` is 0,
+    /// the WWNs go in the secondary slot and the primary slot holds others.
+    pub secondary: bool,
+}
+
+/// Parses a WWN: 16 hex digits, with or without `0x` and `:` separators.
+pub fn parse_wwn(s: &str) -> Option<u64> {
+    let h: String = s
+        .strip_prefix("0x")
+        .unwrap_or(s)
+        .chars()
+        .filter(|c| *c != ':')
+        .collect();
+    (h.len() == 16).then(|| u64::from_str_radix(&h, 16).ok())?
+}
+
 /// Controller settings (device spec keys).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ControllerConfig {
+    /// The controller type offered (`bus=scsi|fc|ide`).
+    pub bus: Bus,
+    /// The WWNs of an FC adapter; derived from the instance GUID where not given.
+    pub wwns: FcWwns,
     /// Highest VMSTOR version accepted (`vstor=X.Y`, default 6.2).
     pub max_version: u16,
     /// Lowest VMSTOR version accepted (`vstor_min=X.Y`, default 2.0).
@@ -128,6 +214,12 @@ pub struct ControllerConfig {
 impl Default for ControllerConfig {
     fn default() -> ControllerConfig {
         ControllerConfig {
+            bus: Bus::Scsi,
+            wwns: FcWwns {
+                port: None,
+                node: None,
+                secondary: false,
+            },
             max_version: VmstorProtocolVersion::WIN10.0,
             min_version: VmstorProtocolVersion::WIN6.0,
             max_subchannels: 8,
@@ -516,7 +608,8 @@ impl Controller {
 
     fn status_lines(&self) -> Vec<String> {
         let s = &self.session;
-        vec![
+        let mut v = vec![
+            format!("bus={}", self.cfg.bus.name()),
             format!("state={:?}", s.state),
             format!("version={}", s.version.map_or("-".into(), show_vstor)),
             format!(
@@ -533,7 +626,59 @@ impl Controller {
             format!("max_transfer={}", self.cfg.limits.max_transfer),
             format!("host_up={} luns={}", u8::from(s.host_up), self.luns.len()),
             format!("faults={:?}", self.faults),
-        ]
+        ];
+        if self.cfg.bus == Bus::Fc {
+            let (port, node) = self.wwns();
+            v.push(format!(
+                "wwpn=0x{port:016x} wwnn=0x{node:016x} active={}",
+                if self.cfg.wwns.secondary {
+                    "secondary"
+                } else {
+                    "primary"
+                }
+            ));
+        }
+        v
+    }
+
+    /// The active port's WWNs of an FC adapter: (port, node); derived from the seed (the
+    /// instance GUID) where not configured.
+    fn wwns(&self) -> (u64, u64) {
+        let h = self.seed.iter().fold(0x5000_0000_0000_0000u64, |h, b| {
+            h.rotate_left(5) ^ u64::from(*b)
+        });
+        let base = 0x5000_0000_0000_0000 | (h & 0x0fff_ffff_ffff_fff0);
+        (
+            self.cfg.wwns.port.unwrap_or(base),
+            self.cfg.wwns.node.unwrap_or(base | 1),
+        )
+    }
+
+    /// The FCHBA_DATA answer (`struct hv_fc_wwn_packet`): the active port's WWNs in the
+    /// primary slot with `primary_active` set, or in the secondary slot with the primary one
+    /// holding the inactive port's (the active WWNs with the top byte flipped).
+    fn wwn_packet(&self) -> HvFcWwnPacket {
+        let (port, node) = self.wwns();
+        let (other_port, other_node) = (port ^ 0xff << 56, node ^ 0xff << 56);
+        if self.cfg.wwns.secondary {
+            HvFcWwnPacket {
+                primary_active: 0,
+                reserved1: [0; 3],
+                primary_port_wwn: other_port.to_be_bytes(),
+                primary_node_wwn: other_node.to_be_bytes(),
+                secondary_port_wwn: port.to_be_bytes(),
+                secondary_node_wwn: node.to_be_bytes(),
+            }
+        } else {
+            HvFcWwnPacket {
+                primary_active: 1,
+                reserved1: [0; 3],
+                primary_port_wwn: port.to_be_bytes(),
+                primary_node_wwn: node.to_be_bytes(),
+                secondary_port_wwn: other_port.to_be_bytes(),
+                secondary_node_wwn: other_node.to_be_bytes(),
+            }
+        }
     }
 }
 
@@ -592,6 +737,23 @@ impl ControllerHandle {
     pub fn set_option(&self, k: &str, v: &str) -> Result<(), String> {
         let mut c = self.lock();
         match k {
+            "bus" => {
+                c.cfg.bus = Bus::parse(v).ok_or(format!("bad bus {v} (scsi, fc or ide)"))?;
+                if c.cfg.bus == Bus::Ide {
+                    // Hyper-V's IDE accelerator has one channel (`subchannels=` after this
+                    // key overrides).
+                    c.cfg.max_subchannels = 0;
+                }
+            }
+            "wwpn" => c.cfg.wwns.port = Some(parse_wwn(v).ok_or(format!("bad wwpn {v}"))?),
+            "wwnn" => c.cfg.wwns.node = Some(parse_wwn(v).ok_or(format!("bad wwnn {v}"))?),
+            "fc_active" => {
+                c.cfg.wwns.secondary = match v {
+                    "primary" => false,
+                    "secondary" => true,
+                    _ => return Err(format!("bad fc_active {v} (primary or secondary)")),
+                }
+            }
             "vstor" => c.cfg.max_version = parse_vstor(v).ok_or(format!("bad vstor {v}"))?,
             "vstor_min" => {
                 c.cfg.min_version = parse_vstor(v).ok_or(format!("bad vstor_min {v}"))?
@@ -610,6 +772,11 @@ impl ControllerHandle {
             _ => return Err(format!("unknown device option {k}")),
         }
         Ok(())
+    }
+
+    /// Returns the controller type (`bus=`).
+    pub fn bus(&self) -> Bus {
+        self.lock().cfg.bus
     }
 
     /// Mixes the controller's instance GUID into the LUN identifiers.
@@ -1028,20 +1195,22 @@ impl Storvsp {
                     .copy_from_slice(props.as_bytes());
             }
             VstorOperation::FCHBA_DATA => {
-                // The WWNs `cache_wwn()` reads: the primary port, derived from the seed.
-                let h = c.seed.iter().fold(0x5000_0000_0000_0000u64, |h, b| {
-                    h.rotate_left(5) ^ u64::from(*b)
-                });
-                let port = (0x5000_0000_0000_0000 | (h & 0x0fff_ffff_ffff_fff0)).to_be_bytes();
-                let node = (0x5000_0000_0000_0000 | (h & 0x0fff_ffff_ffff_fff0) | 1).to_be_bytes();
-                let w = HvFcWwnPacket {
-                    primary_active: 1,
-                    reserved1: [0; 3],
-                    primary_port_wwn: port,
-                    primary_node_wwn: node,
-                    secondary_port_wwn: [0; 8],
-                    secondary_node_wwn: [0; 8],
-                };
+                // The WWNs `cache_wwn()` reads; only an FC adapter has them (C sends
+                // FCHBA_DATA for `SFC_GUID` only).
+                if c.cfg.bus != Bus::Fc {
+                    let bus = c.cfg.bus.name();
+                    drop(c);
+                    ctx.protocol_error(format!(
+                        "scsi relid {relid}: FCHBA_DATA on a {bus} controller (FC only)"
+                    ));
+                    ctx.respond(completion(trans, p, STATUS_INVALID_DEVICE_REQUEST, size));
+                    return;
+                }
+                let w = c.wwn_packet();
+                ctx.log(format!(
+                    "scsi relid {relid}: FCHBA_DATA: {}",
+                    c.status_lines().last().map_or("", String::as_str)
+                ));
                 p.payload = [0; hv_proto::vstor::VSTOR_PAYLOAD_SIZE];
                 p.payload[..size_of::<HvFcWwnPacket>()].copy_from_slice(w.as_bytes());
             }

@@ -1,0 +1,25 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# (Not executable on purpose: the guest runs every executable file of a suite.)
+# Host side of the storvsc-fc suite (run by scripts/run-vm-engine.sh beside the VM): the
+# guest's hv_storvsc (C or ours) initialized the two FC adapters (with FCHBA_DATA, which the
+# engine refuses on other buses) and the IDE controller, and did I/O on each. Every wait is
+# bounded.
+set -u
+. "$(dirname "$0")/config.sh"
+ctl() { "$HV_HOST" ctl --socket "$HV_HOST_CTL" "$@"; }
+fail() { echo "FAIL: $*"; ctl log 40; exit 1; }
+for c in fc fc2 ide; do
+	ctl wait open "$c" --timeout 200 >/dev/null || fail "the $c channel never opened"
+	ctl dev "$c" wait ready --timeout 60 || fail "$c: storvsc never finished its initialization"
+	status=$(ctl dev "$c" status)
+	echo "$status"
+	echo "$status" | grep -q '^version=6.2$' || fail "$c: not at VMSTOR 6.2"
+done
+ctl dev fc status | grep -q "^wwpn=$FC_PORT wwnn=$FC_NODE active=primary" || fail "fc WWNs"
+ctl dev fc2 status | grep -q "^wwpn=$FC2_PORT wwnn=$FC2_NODE active=secondary" || fail "fc2 WWNs"
+# Each controller saw the guest's pattern I/O.
+for c in fc fc2 ide; do
+	ctl dev "$c" wait srbs 50 --timeout 300 || fail "$c: no I/O"
+	ctl dev "$c" stats | head -n 3
+done
