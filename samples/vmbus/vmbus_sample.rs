@@ -277,33 +277,9 @@ impl ChannelHandler for Handler {
     fn on_channel_event(&self, io: &ChannelIo<'_>) {
         let mut buf = [0u8; DM_RECV_BUFFER_SIZE];
         let echo = io.channel().class_id() == ECHO_CLASS;
-        if echo {
-            // Whole packets: a transfer-page packet's ranges are in its header.
-            loop {
-                let raw = match io.recv_raw(&mut buf) {
-                    Ok(Some(p)) => p,
-                    Ok(None) => return,
-                    Err(e) => {
-                        pr_err!(
-                            "channel {}: receive failed: {:?}\n",
-                            io.channel().relid(),
-                            e
-                        );
-                        return;
-                    }
-                };
-                let Some(bytes) = buf.get(..raw.len) else {
-                    return;
-                };
-                if raw.packet_type == PacketType::DATA_USING_XFER_PAGES {
-                    self.transfer_pages(io, &raw, bytes);
-                } else if let Some(payload) = bytes.get(raw.header_len..) {
-                    self.echo(raw.packet_type, raw.trans_id, payload);
-                }
-            }
-        }
+        // Whole packets: a transfer-page packet's ranges are in its header.
         loop {
-            let packet = match io.recv(&mut buf) {
+            let raw = match io.recv_raw(&mut buf) {
                 Ok(Some(p)) => p,
                 Ok(None) => return,
                 Err(e) => {
@@ -315,10 +291,20 @@ impl ChannelHandler for Handler {
                     return;
                 }
             };
-            let Some(bytes) = buf.get(..packet.len) else {
+            let Some(bytes) = buf.get(..raw.len) else {
                 return;
             };
-            if let Ok((_, DmHostMessage::VersionResponse { accepted })) = parse_host_message(bytes)
+            if echo && raw.packet_type == PacketType::DATA_USING_XFER_PAGES {
+                self.transfer_pages(io, &raw, bytes);
+                continue;
+            }
+            let Some(payload) = bytes.get(raw.header_len..) else {
+                return;
+            };
+            if echo {
+                self.echo(raw.packet_type, raw.trans_id, payload);
+            } else if let Ok((_, DmHostMessage::VersionResponse { accepted })) =
+                parse_host_message(payload)
             {
                 self.accepted.store(accepted, Relaxed);
                 self.answered.complete_all();
