@@ -62,6 +62,6 @@ grep -q corrupt /tmp/memhold.out && fail "$(cat /tmp/memhold.out)"
 dmesg | grep -qi 'out of memory' && fail "the OOM killer ran"
 echo "HVRS-HOTADD-NUMBERS stack=$(hvrs_stack) before=$m0 after=$m1 added=$added onlined=$onlined blocks=$n"
 mark hotadd-done
-# host.sh reads the last status report now.
-sleep 5
+# host.sh takes a status report from 2 s after the mark now (it waits up to 6 s for one).
+sleep 10
 check_dmesg_clean
