@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # The storage benchmark's guest side (scripts/bench-storage.sh): fio on the synthetic disk of
 # the stack under test (hvrs.stack) and on the virtio-blk disk of the same guest, each run
-# printed as "BENCH dev=... test=... iops=... kib_s=...". Before and after each run on the
-# synthetic disk it marks the console, so that host.sh can count the guest's signals and the
-# SRBs of exactly that run. Fails only if fio fails or reports errors: the numbers are
+# printed as "BENCH dev=... test=... iops=... kib_s=... cpu_us_per_io=... busy_pct=..." (the
+# guest's CPU time per I/O and how busy its CPUs were, from /proc/stat). Before and after each
+# run on the synthetic disk it marks the console, so that host.sh can count the guest's signals
+# and the SRBs of exactly that run. Fails only if fio fails or reports errors: the numbers are
 # printed, not judged.
 . /tests/lib.sh
 . /tests/suites/bench-storage/config.sh
@@ -24,7 +25,11 @@ echo "BENCH cpus=$(nproc) stack=$(hvrs_stack) sd=$sd max_sectors_kb=$(cat "/sys/
 
 # fio's terse (--minimal) line: field 7 is the read bandwidth in KiB/s, 8 the read IOPS,
 # 48 and 49 the same for writes.
+# The guest's busy time of all CPUs in USER_HZ ticks (user, nice, system, irq, softirq: not
+# idle, iowait or steal), from /proc/stat.
+busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
 bench() { # dev name rw bs iodepth numjobs
+	b0=$(busy_ticks) t0=$(cut -d' ' -f1 /proc/uptime)
 	out=$(fio --name="$2" --filename="/dev/$1" --direct=1 --ioengine=io_uring \
 		--rw="$3" --bs="$4" --iodepth="$5" --numjobs="$6" --time_based \
 		--runtime="$BENCH_SECS" --ramp_time=1 --group_reporting --minimal 2>&1) ||
@@ -32,7 +37,15 @@ bench() { # dev name rw bs iodepth numjobs
 	line=$(echo "$out" | grep '^3;') || fail "no terse line from fio: $out"
 	err=$(echo "$line" | cut -d';' -f5)
 	[ "$err" = 0 ] || fail "fio $2 on $1: error $err"
-	echo "BENCH dev=$7 test=$2 iops=$(echo "$line" | cut -d';' -f8) kib_s=$(echo "$line" | cut -d';' -f7)"
+	b1=$(busy_ticks) t1=$(cut -d' ' -f1 /proc/uptime)
+	iops=$(echo "$line" | cut -d';' -f8)
+	# The guest's CPU time per I/O: busy ticks (10 ms) over the whole fio run, ramp-up and
+	# start included, divided by the I/Os at the measured rate over the same wall time.
+	cpu_us=$(awk -v b="$((b1 - b0))" -v t0="$t0" -v t1="$t1" -v i="$iops" \
+		'BEGIN { n = i * (t1 - t0); if (n > 0) printf "%.0f", b * 10000 / n; else print "-" }')
+	busy=$(awk -v b="$((b1 - b0))" -v t0="$t0" -v t1="$t1" -v c="$(nproc)" \
+		'BEGIN { printf "%.0f", b / ((t1 - t0) * c) }')
+	echo "BENCH dev=$7 test=$2 iops=$iops kib_s=$(echo "$line" | cut -d';' -f7) cpu_us_per_io=$cpu_us busy_pct=$busy"
 }
 echo "$BENCH_RUNS" | while read -r name rw bs qd jobs; do
 	mark "bench-$name-begin"
