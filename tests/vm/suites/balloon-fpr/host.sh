@@ -11,75 +11,12 @@
 #   disabled -> disabled-freed     (hvrs.fpr=refuse: QEMU refuses every range) nothing counted.
 # Prints "HOST-FPR ..." (the counts) for the run's log. Every wait is bounded.
 set -u
-exec python3 - "$QMP_SOCKET" "$LOG" <<'PY'
-import json, re, socket, sys, time
+PYTHONPATH=$(dirname "$0")/../.. exec python3 - <<'PY'
+import re, sys
+from hostlib import MiB, Qmp, fail, log_has, log_text, say, wait_marker
 
-qmp_path, log_path = sys.argv[1], sys.argv[2]
-t0 = time.time()
-MiB = 1 << 20
-
-def say(msg):
-    print(f"[host {time.time() - t0:6.1f}s] {msg}", flush=True)
-
-def fail(msg):
-    say("FAIL: " + msg)
-    sys.exit(1)
-
-def log_has(marker):
-    try:
-        with open(log_path, "rb") as f:
-            return marker.encode() in f.read()
-    except FileNotFoundError:
-        return False
-
-class Qmp:
-    def __init__(self, path, bound=60):
-        end = time.time() + bound
-        while True:
-            try:
-                self.s = socket.socket(socket.AF_UNIX)
-                self.s.connect(path)
-                break
-            except OSError:
-                if time.time() > end:
-                    fail(f"cannot connect to QMP at {path} within {bound}s")
-                time.sleep(0.2)
-        self.s.settimeout(30)
-        self.f = self.s.makefile("rb")
-        self.f.readline()  # greeting
-        self.cmd("qmp_capabilities")
-
-    def cmd(self, name, **args):
-        try:
-            self.s.sendall(json.dumps({"execute": name, "arguments": args}).encode() + b"\n")
-            while True:
-                line = self.f.readline()
-                if not line:
-                    fail("QMP connection closed (QEMU exited?)")
-                m = json.loads(line)
-                if "event" in m:
-                    continue
-                if "error" in m:
-                    fail(f"{name} {args}: {m['error']}")
-                return m["return"]
-        except OSError as e:
-            fail(f"QMP connection lost in {name} ({e}; QEMU exited?)")
-
-def wait_marker(q, markers, bound):
-    end = time.time() + bound
-    while time.time() < end:
-        for m in markers:
-            if log_has(m):
-                say(f"guest printed {m!r}")
-                return m
-        q.cmd("query-status")
-        time.sleep(0.3)
-    fail(f"the guest did not print {markers} within {bound}s")
-
-q = Qmp(qmp_path)
-cpu = q.cmd("query-cpus-fast")[0]["qom-path"]
-def hinted():
-    return q.cmd("qom-get", path=cpu, property="hv-ext-hinted-pages")
+q = Qmp()
+hinted = q.hinted_pages
 
 h0 = hinted()
 if h0 != 0:
@@ -120,8 +57,7 @@ h_unloaded = hinted()
 # Ours logs at unbind the pages it hinted with successful hypercalls: the host's count exactly.
 # A refused hypercall (x-hv-ext-hint-min-order) still did its reps before the bad range, which
 # the host counted and the guest, whose whole batch failed, did not.
-with open(log_path, "rb") as f:
-    text = f.read()
+text = log_text()
 got = re.findall(rb"free ranges were reported to the hypervisor \((\d+) pages\)", text)
 if not got:
     fail("no 'free ranges were reported' line in the guest's log")

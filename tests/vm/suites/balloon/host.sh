@@ -18,105 +18,11 @@
 # committed and available memory) for scripts/check.sh. Every wait is bounded; exit 0 only if
 # all of it happened.
 set -u
-exec python3 - "$QMP_SOCKET" "$LOG" <<'PY'
-import json, socket, sys, time
+PYTHONPATH=$(dirname "$0")/../.. exec python3 - <<'PY'
+import time
+from hostlib import MiB, Qmp, drive, fail, say, wait_marker
 
-qmp_path, log_path = sys.argv[1], sys.argv[2]
-t0 = time.time()
-MiB = 1 << 20
-
-def say(msg):
-    print(f"[host {time.time() - t0:6.1f}s] {msg}", flush=True)
-
-def fail(msg):
-    say("FAIL: " + msg)
-    sys.exit(1)
-
-def log_has(marker):
-    try:
-        with open(log_path, "rb") as f:
-            return marker.encode() in f.read()
-    except FileNotFoundError:
-        return False
-
-class Qmp:
-    def __init__(self, path, bound=60):
-        end = time.time() + bound
-        while True:
-            try:
-                self.s = socket.socket(socket.AF_UNIX)
-                self.s.connect(path)
-                break
-            except OSError:
-                if time.time() > end:
-                    fail(f"cannot connect to QMP at {path} within {bound}s")
-                time.sleep(0.2)
-        self.s.settimeout(30)
-        self.f = self.s.makefile("rb")
-        self.events = []
-        self.recv()  # greeting
-        self.cmd("qmp_capabilities")
-
-    def recv(self):
-        try:
-            line = self.f.readline()
-        except OSError as e:
-            fail(f"QMP connection lost ({e}; QEMU exited?)")
-        if not line:
-            fail("QMP connection closed (QEMU exited?)")
-        return json.loads(line)
-
-    def cmd(self, name, **args):
-        try:
-            self.s.sendall(json.dumps({"execute": name, "arguments": args}).encode() + b"\n")
-        except OSError as e:
-            fail(f"QMP connection lost sending {name} ({e}; QEMU exited?)")
-        while True:
-            m = self.recv()
-            if "event" in m:
-                ts = m.get("timestamp", {})
-                m["t"] = ts.get("seconds", 0) + ts.get("microseconds", 0) / 1e6
-                self.events.append(m)
-                continue
-            if "error" in m:
-                fail(f"{name} {args}: {m['error']}")
-            return m["return"]
-
-    def reports(self, since=0.0):
-        return [e for e in self.events
-                if e["event"] == "HV_BALLOON_STATUS_REPORT" and e["t"] >= since]
-
-def wait_marker(q, markers, bound):
-    """Polls QEMU (collecting events) until one of the markers is in the log; returns it."""
-    end = time.time() + bound
-    while time.time() < end:
-        for m in markers:
-            if log_has(m):
-                say(f"guest printed {m!r}")
-                return m
-        q.cmd("query-status")
-        time.sleep(0.5)
-    fail(f"the guest did not print {markers} within {bound}s")
-
-def drive(q, target, ok, bound):
-    say(f"balloon target {target // MiB} MiB")
-    q.cmd("balloon", value=target)
-    end = time.time() + bound
-    actual = None
-    last_set = time.time()
-    while time.time() < end:
-        actual = q.cmd("query-balloon")["actual"]
-        if ok(actual):
-            say(f"query-balloon actual {actual // MiB} MiB: reached")
-            return
-        # QEMU drops targets set during its post-init wait (50 s): repeat it now and then.
-        if time.time() - last_set > 10:
-            q.cmd("balloon", value=target)
-            last_set = time.time()
-        time.sleep(0.5)
-    fail(f"query-balloon actual {actual} did not reach {target} within {bound}s")
-
-q = Qmp(qmp_path)
+q = Qmp()
 wait_marker(q, ["HVRS-MARK loaded"], 300)
 t_loaded = time.time()
 end = time.time() + 60
@@ -173,8 +79,7 @@ if m == "HVRS-MARK balloon-again":
     drive(q, 1536 * MiB, lambda a: a <= 1536 * MiB + 32 * MiB, 200)
     wait_marker(q, ["HVRS-MARK unload-done"], 200)
 # Without hv-ext-hypercalls the guest has no extended hypercalls: nothing may be hinted.
-cpu = q.cmd("query-cpus-fast")[0]["qom-path"]
-hinted = q.cmd("qom-get", path=cpu, property="hv-ext-hinted-pages")
+hinted = q.hinted_pages()
 say(f"pages hinted as cold-discard: {hinted}")
 if hinted != 0:
     fail(f"{hinted} pages hinted without hv-ext-hypercalls")
