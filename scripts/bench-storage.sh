@@ -67,18 +67,19 @@ ratio() { # a b
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'
 }
 echo
-printf '%-6s %-11s %10s %10s %9s %9s %12s %12s %10s %10s\n' stack test "IOPS" "MiB/s" "virtio" \
-	"vs virtio" "signals/IO" "theory/IO" "CPU us/IO" "virtio us"
+printf '%-6s %-11s %8s %8s %8s %9s %10s %10s %10s %10s %10s\n' stack test "IOPS" "MiB/s" "virtio" \
+	"vs virtio" "signals/IO" "theory/IO" "irqs/IO" "CPU us/IO" "virtio us"
 for stack in "${stacks[@]}"; do
 	for test in randread4k seqread1m; do
 		iops=$(v "$stack/storvsc/$test/iops") kib=$(v "$stack/storvsc/$test/kib_s")
 		viops=$(v "$stack/virtio/$test/iops")
 		srbs=$(v "$stack/storvsc/$test/srbs")
-		printf '%-6s %-11s %10s %10s %9s %9s %12s %12s %10s %10s\n' "$stack" "$test" "$iops" \
+		printf '%-6s %-11s %8s %8s %8s %9s %10s %10s %10s %10s %10s\n' "$stack" "$test" "$iops" \
 			"$(awk -v k="$kib" 'BEGIN { if (k == "-") print "-"; else printf "%.1f", k / 1024 }')" \
 			"$viops" "$(ratio "$iops" "$viops")" \
 			"$(ratio "$(v "$stack/storvsc/$test/guest_signals")" "$srbs")" \
 			"$(ratio "$(v "$stack/storvsc/$test/idle_ends")" "$srbs")" \
+			"$(ratio "$(v "$stack/storvsc/$test/host_signals")" "$srbs")" \
 			"$(v "$stack/storvsc/$test/cpu_us_per_io")" "$(v "$stack/virtio/$test/cpu_us_per_io")"
 	done
 done
@@ -94,6 +95,7 @@ fi
 echo
 echo "IOPS and MiB/s: fio on the synthetic disk; virtio: the virtio-blk disk's IOPS in the same"
 echo "guest. signals/IO: guest signals per SRB counted by the engine; theory/IO: the signals the"
-echo "rules require (read passes that left the ring empty and unmasked) per SRB."
+echo "rules require (read passes that left the ring empty and unmasked) per SRB. irqs/IO: the"
+echo "host's signals to the guest (channel interrupts) per SRB."
 echo "CPU us/IO: the guest's busy CPU time (all CPUs, /proc/stat) per I/O during the fio run on the"
 echo "synthetic disk; virtio us: the same on the virtio-blk disk."
