@@ -92,6 +92,14 @@ if [ ${#stacks[@]} -gt 1 ]; then
 			"guest CPU per I/O $(ratio "$(v "rust/storvsc/$test/cpu_us_per_io")" "$(v "c/storvsc/$test/cpu_us_per_io")")x"
 	done
 fi
+for stack in "${stacks[@]}"; do
+	for test in randread4k seqread1m; do
+		echo
+		echo "$stack, $test on the synthetic disk, the guest kernel's time (kprof, a run of its own):"
+		tr -d '\r' <"out/vm-bench-storage@$stack.log" | grep -a "^KPROF test=$test " |
+			sed "s/^KPROF test=$test /  /" | head -n 16
+	done
+done
 echo
 echo "IOPS and MiB/s: fio on the synthetic disk; virtio: the virtio-blk disk's IOPS in the same"
 echo "guest. signals/IO: guest signals per SRB counted by the engine; theory/IO: the signals the"

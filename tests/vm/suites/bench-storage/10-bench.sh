@@ -55,4 +55,13 @@ echo "$BENCH_RUNS" | while read -r name rw bs qd jobs; do
 	sleep 1
 	bench vda "$name" "$rw" "$bs" "$qd" "$jobs" virtio
 done || exit 1
+# Where the guest's kernel spends its time on the synthetic disk: each run again, not measured,
+# with kprof sampling all CPUs for most of it ("KPROF" lines, tagged with the run's name).
+echo "$BENCH_RUNS" | while read -r name rw bs qd jobs; do
+	kprof $((BENCH_SECS - 2)) 25 >/tmp/kprof.out 2>&1 &
+	pid=$!
+	bench "$sd" "$name" "$rw" "$bs" "$qd" "$jobs" storvsc-profiled >/dev/null
+	wait $pid || fail "kprof: $(cat /tmp/kprof.out)"
+	sed "s/^KPROF /KPROF test=$name /" /tmp/kprof.out
+done || exit 1
 check_dmesg_clean
