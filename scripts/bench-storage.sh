@@ -13,23 +13,45 @@
 # Under TCG the absolute numbers measure the emulator as much as the drivers: the ratios
 # (ours / C on the same engine, storvsc / virtio-blk in the same guest) are what to read.
 #
-#   scripts/bench-storage.sh [--stack c|rust]...     default: both stacks that exist
+# The kernel is by default the test kernel's configuration without its debugging options
+# ("production"); --kernel test takes the test kernel itself (lockdep, kmemleak, ...).
+#
+#   scripts/bench-storage.sh [--stack c|rust]... [--kernel production|test]
+#                                                     default: both stacks that exist
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
 cd "$top"
 
-stacks=()
+stacks=() kernel=production
 while [ $# -gt 0 ]; do
 	case $1 in
 	--stack) stacks+=("$2"); shift ;;
-	*) die "usage: bench-storage.sh [--stack c|rust]..." ;;
+	--kernel) kernel=$2; shift ;;
+	*) die "usage: bench-storage.sh [--stack c|rust]... [--kernel production|test]" ;;
 	esac
 	shift
 done
 
 "$here/install-deps.sh"
+case $kernel in
+test) ;;
+production)
+	# The test kernel's fragment without its debugging options (lockdep, kmemleak, Rust
+	# debug assertions and overflow checks, list and SLUB debugging), which cost every lock,
+	# allocation and arithmetic operation of both stacks: a kernel configured as a
+	# distribution's. A kernel of its own in the cache (built once, about as long as the test
+	# kernel), with the modules built against it.
+	frag=$top/out/kconfig-production.config
+	mkdir -p "$top/out"
+	sed -E 's/^CONFIG_(PROVE_LOCKING|DEBUG_ATOMIC_SLEEP|DEBUG_LIST|SLUB_DEBUG|DEBUG_KMEMLEAK|RUST_OVERFLOW_CHECKS|RUST_DEBUG_ASSERTIONS)=y$/# CONFIG_\1 is not set/' \
+		"$top/scripts/kconfig/hv-rs.config" >"$frag"
+	export HVRS_KCONFIG_FRAGMENT=$frag
+	;;
+*) die "bench-storage: --kernel production or test, not $kernel" ;;
+esac
+log "bench-storage: the $kernel kernel"
 "$here/kernel.sh" >/dev/null
 hvq=$("$here/qemu.sh" --print)
 "$here/modules.sh" -s modules
