@@ -12,7 +12,8 @@
 #   make fuzz-smoke     every fuzz target of the protocol core for 20 s (FUZZ_SECONDS=...)
 #   make fuzz FUZZ_SECONDS=600   every fuzz target for that long
 #   make bench          ring buffer throughput and instructions per packet
-#   make bench-storage  fio on the synthetic disk: the C and our hv_storvsc, and virtio-blk
+#   make bench-storage  fio on the synthetic disk: the C and our hv_storvsc, and virtio-blk, on a
+#                       production configuration of the kernel (BENCH_KERNEL=test: the test kernel)
 #
 # KDIR may point at any built CONFIG_RUST=y Linux 7.2 tree; the default is the tree that
 # scripts/kernel.sh builds and caches under ${XDG_CACHE_HOME:-~/.cache}/hv-rs.
@@ -84,7 +85,7 @@ bench:
 
 # Storage benchmark (not a timed test): IOPS, throughput and signals per I/O, C vs ours.
 bench-storage:
-	@$(S)/bench-storage.sh
+	@$(S)/bench-storage.sh --kernel $(or $(BENCH_KERNEL),production)
 
 clean:
 	-$(S)/modules.sh clean
