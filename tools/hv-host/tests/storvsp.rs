@@ -1548,6 +1548,51 @@ fn fc_adapter_is_offered_and_answers_fchba_data() {
 }
 
 #[test]
+fn new_wwns_go_to_the_guest_as_unsolicited_fchba_data() {
+    let (mut w, relid) = ready(
+        "scsi,bus=fc,wwpn=2000000000000001,wwnn=2000000000000002",
+        &["lun=0,ram=1M"],
+    );
+    // Not before the guest's SCSI host is up, as the other notifications.
+    let r = w.cmd("scsi wwn 20000000000000a1 20000000000000a2");
+    assert!(r.ok && r.lines[0].ends_with("notified=0"), "{r:?}");
+    assert!(w.recv(relid).is_empty());
+    exec(&mut w, relid, 0, &[0; 6], DataDirection::UNKNOWN, None);
+    let r = w.cmd("scsi wwn 20000000000000b1 20000000000000b2");
+    assert!(r.ok && r.lines[0].ends_with("notified=1"), "{r:?}");
+    let got = w.recv(relid);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].0.trans_id, 0);
+    let p = VstorPacket::read_from_prefix(&got[0].1).unwrap().0;
+    assert_eq!({ p.operation }, VstorOperation::FCHBA_DATA);
+    let wwn = p.wwn();
+    assert_eq!(wwn.primary_active, 1);
+    assert_eq!(
+        u64::from_be_bytes(wwn.primary_port_wwn),
+        0x2000_0000_0000_00b1
+    );
+    assert_eq!(
+        u64::from_be_bytes(wwn.primary_node_wwn),
+        0x2000_0000_0000_00b2
+    );
+    // The next FCHBA_DATA request is answered with them too.
+    assert!(w
+        .cmd("scsi status")
+        .lines
+        .contains(&"wwpn=0x20000000000000b1 wwnn=0x20000000000000b2 active=primary".to_string()));
+    assert!(!w.cmd("scsi wwn 123 20000000000000b2").ok);
+    // --quiet: the names change for the next FCHBA_DATA request, nothing is sent.
+    let r = w.cmd("scsi wwn 2000000000000001 2000000000000002 --quiet");
+    assert!(r.ok && r.lines[0].ends_with("notified=0"), "{r:?}");
+    assert!(w.recv(relid).is_empty());
+    w.assert_no_errors();
+
+    // A SCSI controller has no WWNs.
+    let (mut w, _) = ready("scsi", &["lun=0,ram=1M"]);
+    assert!(!w.cmd("scsi wwn 20000000000000b1 20000000000000b2").ok);
+}
+
+#[test]
 fn fchba_data_on_a_scsi_controller_is_a_protocol_error() {
     let mut w = world("scsi", &["lun=0,ram=1M"]);
     let relid = open_scsi(&mut w);

@@ -41,7 +41,8 @@
 //!
 //! Unsolicited packets (transaction id 0, `storvsc_on_receive()`): ENUMERATE_BUS after a LUN is
 //! added or removed (the guest rescans: TEST UNIT READY on its devices, then `scsi_scan_host()`),
-//! or REMOVE_DEVICE on request; sent on the primary channel, and only once the guest's SCSI host
+//! or REMOVE_DEVICE on request, or (FC) FCHBA_DATA with the WWNs the `wwn` command sets (which
+//! Linux refuses unsolicited); sent on the primary channel, and only once the guest's SCSI host
 //! is up (it has sent an SRB since initialization: C queues the rescan on a workqueue it only
 //! creates after `storvsc_connect_to_vsp()` returned).
 //!
@@ -929,6 +930,13 @@ impl Storvsp {
         while let Some(op) = c.notify.pop_front() {
             let mut p = VstorPacket::new_zeroed();
             p.operation = op;
+            if op == VstorOperation::FCHBA_DATA {
+                // New WWNs (`wwn` command), as the answer to the guest's own FCHBA_DATA has
+                // them. Linux 7.2 refuses FCHBA_DATA with transaction id 0 ("Invalid packet
+                // with ID of 0") and keeps its names; it reads new ones at its next probe.
+                let w = c.wwn_packet();
+                p.payload[..size_of::<HvFcWwnPacket>()].copy_from_slice(w.as_bytes());
+            }
             // `storvsc_on_channel_callback()`: transaction id 0 is an unsolicited message.
             ctx.send(OutPkt::inband(0, false, p.as_bytes().to_vec()));
             Self::stats(&mut c, self.relid, self.sub).notifications += 1;
@@ -1698,6 +1706,22 @@ impl Storvsp {
                 l.push_ua(sense);
                 done(Reply::line(format!("pending_ua={sense}")))
             }
+            ["wwn", port, node] => {
+                let (Some(port), Some(node)) = (parse_wwn(port), parse_wwn(node)) else {
+                    return err("usage: wwn WWPN WWNN (16 hex digits each)".into());
+                };
+                let mut c = self.ctl.lock();
+                if c.cfg.bus != Bus::Fc {
+                    return err(format!("wwn: a {} controller has no WWNs", c.cfg.bus.name()));
+                }
+                c.cfg.wwns.port = Some(port);
+                c.cfg.wwns.node = Some(node);
+                let sent = !quiet && c.notify(VstorOperation::FCHBA_DATA);
+                drop(c);
+                ctx.log(format!("scsi: WWNs now wwpn=0x{port:016x} wwnn=0x{node:016x}"));
+                self.flush_notify(ctx);
+                done(Reply::line(format!("wwpn=0x{port:016x} wwnn=0x{node:016x} notified={}", u8::from(sent))))
+            }
             ["enumerate"] | ["notify", "enumerate"] | ["notify", "remove-device"] => {
                 let op = if pos.get(1) == Some(&"remove-device") {
                     VstorOperation::REMOVE_DEVICE
@@ -1810,7 +1834,8 @@ impl Storvsp {
             }
             [other, ..] => err(format!(
                 "unknown scsi command {other} (status, luns, stats [--reset], lun add SPEC, lun remove LUN, \
-                 resize LUN SIZE, ua LUN WHAT, enumerate, notify enumerate|remove-device, read LUN LBA [N] [--ascii], \
+                 resize LUN SIZE, ua LUN WHAT, enumerate, notify enumerate|remove-device, wwn WWPN WWNN [--quiet], \
+                 read LUN LBA [N] [--ascii], \
                  max-version X.Y, fault ..., inject bad-completions, wait ...)"
             )),
         }
