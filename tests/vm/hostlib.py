@@ -56,6 +56,7 @@ class Qmp:
         self.s.settimeout(30)
         self.f = self.s.makefile("rb")
         self.events = []
+        self.cpu = None  # the first CPU's QOM path, once hinted_pages() looked it up
         self._recv()  # greeting
         self.cmd("qmp_capabilities")
 
@@ -92,8 +93,9 @@ class Qmp:
 
     def hinted_pages(self):
         """The pages the guest hinted as cold-discard (QEMU patch 0006's CPU counter)."""
-        cpu = self.cmd("query-cpus-fast")[0]["qom-path"]
-        return self.cmd("qom-get", path=cpu, property="hv-ext-hinted-pages")
+        if self.cpu is None:
+            self.cpu = self.cmd("query-cpus-fast")[0]["qom-path"]
+        return self.cmd("qom-get", path=self.cpu, property="hv-ext-hinted-pages")
 
 
 def wait_marker(q, markers, bound, poll=0.5):

@@ -54,6 +54,8 @@ if grep -q 'hvrs.fpr=refuse' /proc/cmdline; then
 	hold_and_free 256
 	sleep 10
 	mark disabled-freed
+	# host.sh reads QEMU's count now: the run must not end under it.
+	sleep 5
 	dmesg | grep hv_balloon
 	if [ "$(hvrs_stack)" = c ]; then
 		expect_errno "busy" rmmod hv_balloon
@@ -92,6 +94,8 @@ mark freed
 # Page reporting waits 2 s after a free, then reports the zone in passes.
 sleep 20
 mark reported
+# host.sh reads QEMU's count now (the C stack's run ends soon after).
+sleep 5
 dmesg | grep hv_balloon
 echo "page_reporting_order $(cat $pr_order)"
 # One refused hypercall at most (the first batch with small ranges), and reporting goes on.
