@@ -19,6 +19,6 @@ for x in "port_name:$FC_PORT" "node_name:$FC_NODE"; do
 	[ "$got" = "$want" ] || fail "host$h $f $got after the refused FCHBA_DATA, expected $want"
 done
 fc_host_of "$FC2_PORT" >/dev/null || fail "the second adapter's port_name changed"
-pattern_check "$(fc_disk_mb "$FC_MB")" 4
+pattern_check "$(fc_disk_mb "$FC_MB")" "$FC_MB"
 mark fc-wwn-checked
 check_dmesg_clean
