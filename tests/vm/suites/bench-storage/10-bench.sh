@@ -23,11 +23,11 @@ for d in "$sd" vda; do
 done
 echo "BENCH cpus=$(nproc) stack=$(hvrs_stack) sd=$sd max_sectors_kb=$(cat "/sys/block/$sd/queue/max_sectors_kb") nr_hw_queues=$(ls -d "/sys/block/$sd/mq/"* | wc -l)"
 
-# fio's terse (--minimal) line: field 7 is the read bandwidth in KiB/s, 8 the read IOPS,
-# 48 and 49 the same for writes.
 # The guest's busy time of all CPUs in USER_HZ ticks (user, nice, system, irq, softirq: not
 # idle, iowait or steal), from /proc/stat.
 busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
+# fio's terse (--minimal) line: field 7 is the read bandwidth in KiB/s, 8 the read IOPS,
+# 48 and 49 the same for writes.
 bench() { # dev name rw bs iodepth numjobs
 	b0=$(busy_ticks) t0=$(cut -d' ' -f1 /proc/uptime)
 	out=$(fio --name="$2" --filename="/dev/$1" --direct=1 --ioengine=io_uring \
