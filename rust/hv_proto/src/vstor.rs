@@ -480,6 +480,11 @@ impl VstorPacket {
         read_prefix(&self.payload)
     }
 
+    /// Writes `wwn_packet` into the payload (a host's FCHBA_DATA).
+    pub fn set_wwn(&mut self, wwn: &HvFcWwnPacket) {
+        write_prefix(&mut self.payload, wwn);
+    }
+
     /// Reads the payload as `sub_channel_count`.
     pub fn sub_channel_count(&self) -> u16 {
         read_prefix(&self.payload)

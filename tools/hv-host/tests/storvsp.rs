@@ -17,7 +17,7 @@ use hv_host::mem::{GuestMemory, PAGE_SIZE};
 use hv_proto::connection::Action;
 use hv_proto::ring::{OutgoingPacket, PacketType, VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED};
 use hv_proto::vstor::{
-    vmstor_proto_version, DataDirection, VmscsiRequest, VmstorProtocolVersion,
+    vmstor_proto_version, DataDirection, HvFcWwnPacket, VmscsiRequest, VmstorProtocolVersion,
     VmstorageChannelProperties, VstorOperation, VstorPacket, SRB_FLAGS_DATA_IN, SRB_FLAGS_DATA_OUT,
     SRB_FLAGS_DISABLE_SYNCH_TRANSFER, STORAGE_CHANNEL_SUPPORTS_MULTI_CHANNEL, VMBUS_RQST_INIT,
     VMBUS_RQST_RESET, VSTOR_PACKET_PRE_WIN8_SIZE,
@@ -1436,6 +1436,14 @@ fn fchba(w: &mut World, relid: u32) -> (VstorPacket, usize) {
     )
 }
 
+/// The port and node WWNs of the primary slot of an FCHBA_DATA payload.
+fn primary_wwns(w: &HvFcWwnPacket) -> (u64, u64) {
+    (
+        u64::from_be_bytes(w.primary_port_wwn),
+        u64::from_be_bytes(w.primary_node_wwn),
+    )
+}
+
 /// Runs `storvsc_channel_init()` up to QUERY_PROPERTIES (the FC step comes next).
 fn init_to_properties(w: &mut World, relid: u32) -> VmstorageChannelProperties {
     for p in [
@@ -1476,12 +1484,8 @@ fn fc_adapter_is_offered_and_answers_fchba_data() {
     let wwn = r.wwn();
     assert_eq!(wwn.primary_active, 1);
     assert_eq!(
-        u64::from_be_bytes(wwn.primary_port_wwn),
-        0xc003_ff00_00ff_ff00
-    );
-    assert_eq!(
-        u64::from_be_bytes(wwn.primary_node_wwn),
-        0xc003_ff00_00ff_ff01
+        primary_wwns(&wwn),
+        (0xc003_ff00_00ff_ff00, 0xc003_ff00_00ff_ff01)
     );
     // The inactive port has other names.
     assert_ne!(wwn.secondary_port_wwn, wwn.primary_port_wwn);
@@ -1568,12 +1572,8 @@ fn new_wwns_go_to_the_guest_as_unsolicited_fchba_data() {
     let wwn = p.wwn();
     assert_eq!(wwn.primary_active, 1);
     assert_eq!(
-        u64::from_be_bytes(wwn.primary_port_wwn),
-        0x2000_0000_0000_00b1
-    );
-    assert_eq!(
-        u64::from_be_bytes(wwn.primary_node_wwn),
-        0x2000_0000_0000_00b2
+        primary_wwns(&wwn),
+        (0x2000_0000_0000_00b1, 0x2000_0000_0000_00b2)
     );
     // The next FCHBA_DATA request is answered with them too.
     assert!(w

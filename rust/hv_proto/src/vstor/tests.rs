@@ -152,6 +152,9 @@ fn payload_views() {
     raw[0] = 12;
     raw[12..48].copy_from_slice(wwn.as_bytes());
     assert_eq!(parse_host_packet(&raw, 9).unwrap().wwn(), wwn);
+    let mut p = VstorPacket::new_zeroed();
+    p.set_wwn(&wwn);
+    assert_eq!(&p.as_bytes()[12..48], wwn.as_bytes());
 }
 
 #[test]

@@ -934,8 +934,7 @@ impl Storvsp {
                 // New WWNs (`wwn` command), as the answer to the guest's own FCHBA_DATA has
                 // them. Linux 7.2 refuses FCHBA_DATA with transaction id 0 ("Invalid packet
                 // with ID of 0") and keeps its names; it reads new ones at its next probe.
-                let w = c.wwn_packet();
-                p.payload[..size_of::<HvFcWwnPacket>()].copy_from_slice(w.as_bytes());
+                p.set_wwn(&c.wwn_packet());
             }
             // `storvsc_on_channel_callback()`: transaction id 0 is an unsolicited message.
             ctx.send(OutPkt::inband(0, false, p.as_bytes().to_vec()));
@@ -1220,7 +1219,7 @@ impl Storvsp {
                     c.status_lines().last().map_or("", String::as_str)
                 ));
                 p.payload = [0; hv_proto::vstor::VSTOR_PAYLOAD_SIZE];
-                p.payload[..size_of::<HvFcWwnPacket>()].copy_from_slice(w.as_bytes());
+                p.set_wwn(&w);
             }
             VstorOperation::CREATE_SUB_CHANNELS => {
                 let n = p.sub_channel_count();
